@@ -1,0 +1,53 @@
+# Thin entry points over meson; see README.md.
+PREFIX ?= /usr/local
+BUILD ?= build
+TESTBUILD ?= build-test
+PYTHON ?= /usr/bin/python3
+
+.PHONY: all deps install check unit integration demo bench clean format
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=false
+
+$(TESTBUILD)/build.ninja:
+	meson setup $(TESTBUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	    -Db_lundef=false
+
+deps:
+	sh scripts/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/src/oci/berth-oci $(DESTDIR)$(PREFIX)/bin/berth-oci
+
+# Every test: unit tests (ASan+UBSan) then integration tests against the
+# sanitized binaries.
+check: deps $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	meson test -C $(TESTBUILD) --print-errorlogs
+	BERTH_BUILD=$(abspath $(TESTBUILD)) $(PYTHON) -m pytest -q -ra tests/integration
+
+unit: $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	meson test -C $(TESTBUILD) --print-errorlogs
+
+integration: $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	BERTH_BUILD=$(abspath $(TESTBUILD)) $(PYTHON) -m pytest -q -ra tests/integration
+
+# Berth's main job, end to end.
+demo: deps all
+	sh scripts/demo.sh $(abspath $(BUILD))
+
+bench: all
+	sh scripts/install-deps.sh --bench
+	sh bench/run.sh $(abspath $(BUILD))
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h')
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD)
