@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -143,6 +144,26 @@ static void test_atomic_write_and_json(void **state)
         berth_rm_rf(dir, NULL);
 }
 
+static void test_digest(void **state)
+{
+        char d[BERTH_DIGEST_STR_LEN];
+        berth_sha256_digest("", 0, d);
+        assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_true(berth_digest_valid(d));
+        struct berth_sha256 *c = berth_sha256_new();
+        berth_sha256_update(c, "ab", 2);
+        berth_sha256_update(c, "c", 1);
+        berth_sha256_final(c, d);
+        berth_sha256_free(c);
+        assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_false(berth_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_false(berth_digest_valid("sha256:ba78"));
+        assert_false(berth_digest_valid("md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        cleanup_error berth_error *err = NULL;
+        assert_true(berth_digest_check("sha256:x", "layer 1", &err) < 0);
+        assert_non_null(strstr(err->msg, "layer 1: invalid digest `sha256:x`"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -150,6 +171,7 @@ int main(void)
                 cmocka_unit_test(test_open_in_root_openat2),
                 cmocka_unit_test(test_open_in_root_fallback),
                 cmocka_unit_test(test_atomic_write_and_json),
+                cmocka_unit_test(test_digest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "digest.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct berth_sha256 {
+        EVP_MD_CTX *ctx;
+};
+
+struct berth_sha256 *berth_sha256_new(void)
+{
+        struct berth_sha256 *c = xmalloc0(sizeof(*c));
+        c->ctx = EVP_MD_CTX_new();
+        if (c->ctx == NULL || EVP_DigestInit_ex(c->ctx, EVP_sha256(), NULL) != 1)
+                abort();
+        return c;
+}
+
+void berth_sha256_update(struct berth_sha256 *c, const void *data, size_t len)
+{
+        if (len > 0 && EVP_DigestUpdate(c->ctx, data, len) != 1)
+                abort();
+}
+
+void berth_sha256_final(struct berth_sha256 *c, char out[BERTH_DIGEST_STR_LEN])
+{
+        static const char hex[] = "0123456789abcdef";
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+
+        if (EVP_DigestFinal_ex(c->ctx, md, &n) != 1 || n != 32)
+                abort();
+        memcpy(out, "sha256:", 7);
+        for (unsigned int i = 0; i < n; i++) {
+                out[7 + 2 * i] = hex[md[i] >> 4];
+                out[7 + 2 * i + 1] = hex[md[i] & 0xf];
+        }
+        out[7 + 64] = '\0';
+}
+
+void berth_sha256_free(struct berth_sha256 *c)
+{
+        if (c == NULL)
+                return;
+        EVP_MD_CTX_free(c->ctx);
+        free(c);
+}
+
+void berth_sha256_digest(const void *data, size_t len, char out[BERTH_DIGEST_STR_LEN])
+{
+        cleanup_sha256 struct berth_sha256 *c = berth_sha256_new();
+        berth_sha256_update(c, data, len);
+        berth_sha256_final(c, out);
+}
+
+bool berth_digest_valid(const char *digest)
+{
+        if (digest == NULL || strncmp(digest, "sha256:", 7) != 0)
+                return false;
+        const char *h = digest + 7;
+        size_t i;
+        for (i = 0; h[i]; i++)
+                if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+                        return false;
+        return i == BERTH_DIGEST_HEX_LEN;
+}
+
+int berth_digest_check(const char *digest, const char *what, berth_error **err)
+{
+        if (berth_digest_valid(digest))
+                return 0;
+        return berth_fail(err, EINVAL, "%s: invalid digest `%s` (want sha256:<64 hex digits>)",
+                          what, digest ? digest : "");
+}
