@@ -26,7 +26,9 @@ Fixtures:
 """
 
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -61,17 +63,22 @@ def rootfs_template(tmp_path_factory):
 
 
 @pytest.fixture
-def make_bundle(runtime, rootfs_template, tmp_path):
+def make_bundle(runtime, rootfs_template):
     made = []
+    # Not under pytest's 0700 tmp_path: user-namespaced containers (uid 100000)
+    # must be able to traverse to the rootfs.
+    base = tempfile.mkdtemp(prefix="berth-it-", dir="/tmp")
+    os.chmod(base, 0o711)
 
     def factory(**kw):
-        b = Bundle(str(tmp_path / f"b{len(made)}"), rootfs_template, **kw)
+        b = Bundle(os.path.join(base, f"b{len(made)}"), rootfs_template, **kw)
         made.append(b)
         return b
 
     yield factory
     for b in made:
         b.cleanup()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
