@@ -11,6 +11,12 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202
 #endif
@@ -369,10 +375,23 @@ static void inside_checks(void)
         CHECK(getcwd(buf, sizeof(buf)) != NULL && strcmp(buf, "/") == 0);
 }
 
-/* In a child with new mount/pid/uts/ipc namespaces, set up the rootfs from
+/* A new user namespace where root is the host's root (only that uid). */
+static int enter_userns(void)
+{
+        if (unshare(CLONE_NEWUSER) < 0)
+                return -1;
+        if (berth_write_file("/proc/self/setgroups", "deny", 4, NULL) < 0 ||
+            berth_write_file("/proc/self/uid_map", "0 0 1", 5, NULL) < 0 ||
+            berth_write_file("/proc/self/gid_map", "0 0 1", 5, NULL) < 0)
+                return -1;
+        return 0;
+}
+
+/* In a child with new mount/pid/uts/ipc namespaces (and FLAGS), set up the rootfs from
  * CONFIG, then run CHECKS (if any). Returns the child's exit status; the
  * error message (if the set-up failed) comes back in *ret_msg. */
-static int in_container(struct fixture *f, const char *config, void (*checks)(void), char **ret_msg)
+static int in_container(struct fixture *f, const char *config, void (*checks)(void), int flags,
+                        char **ret_msg)
 {
         cleanup_json json_object *c = parse_config(config);
         cleanup_mounts struct berth_mounts *m = NULL;
@@ -387,7 +406,10 @@ static int in_container(struct fixture *f, const char *config, void (*checks)(vo
         assert_true(pid >= 0);
         if (pid == 0) {
                 close(pfd[0]);
-                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+                if ((flags & CLONE_NEWUSER) && enter_userns() < 0)
+                        _exit(6);
+                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                            (flags & ~CLONE_NEWUSER)) < 0)
                         _exit(3);
                 pid_t inner = fork();
                 if (inner < 0)
@@ -397,6 +419,9 @@ static int in_container(struct fixture *f, const char *config, void (*checks)(vo
                             .config = c,
                             .mounts = m,
                             .rootfs = f->rootfs,
+                            .userns = (flags & CLONE_NEWUSER) != 0,
+                            .cgroupns = (flags & CLONE_NEWCGROUP) != 0,
+                            .netns = (flags & CLONE_NEWNET) != 0,
                         };
                         if (berth_rootfs_setup(&o, &err) < 0) {
                                 (void)berth_write_all(pfd[1], err->msg, strlen(err->msg));
@@ -434,7 +459,7 @@ static void check_setup(void **state, bool no_openat2)
 
         assert_int_equal(berth_read_file("/proc/self/mountinfo", &before, NULL, NULL), 0);
         berth_fs_no_openat2 = no_openat2;
-        int code = in_container(f, config_json, inside_checks, NULL);
+        int code = in_container(f, config_json, inside_checks, 0, NULL);
         berth_fs_no_openat2 = false;
         assert_int_equal(code, 0);
         /* Nothing leaked to the host's mount table or /etc. */
@@ -462,11 +487,99 @@ static void test_setup_error_names_mount(void **state)
         int code = in_container(f,
                                 "{\"mounts\":[{\"destination\":\"/run\",\"type\":\"tmpfs\","
                                 "\"source\":\"tmpfs\",\"options\":[\"size=lots\"]}]}",
-                                NULL, &msg);
+                                NULL, 0, &msg);
         assert_int_equal(code, 2);
         assert_non_null(msg);
         assert_true(strncmp(msg, "mount `tmpfs` on `/run`: ", 25) == 0);
         assert_non_null(strstr(msg, "size"));
+}
+
+static const char userns_json[] =
+    "{\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+    "\"mounts\":["
+    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+    "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+    " \"options\":[\"nosuid\",\"mode=755\"]},"
+    "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\","
+    " \"options\":[\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\"]},"
+    "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","
+    " \"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]},"
+    "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\","
+    " \"options\":[\"rbind\",\"rro\"]}"
+    "],"
+    "\"linux\":{"
+    " \"maskedPaths\":[\"/proc/keys\"],"
+    " \"readonlyPaths\":[\"/proc/sys\"]}}";
+
+static void userns_checks(void)
+{
+        CHECK(access("/MARKER", F_OK) == 0);
+        CHECK(access("/work", F_OK) < 0 && errno == ENOENT);
+        CHECK(is_fs("/proc", PROC_SUPER_MAGIC));
+        /* sysfs of the host's net namespace: a recursive bind of /sys */
+        CHECK(is_fs("/sys", SYSFS_MAGIC));
+        CHECK(write_fails("/sys/kernel/profiling", 0, EROFS));
+        /* devices are the host's nodes, bound: they work on a userns tmpfs */
+        CHECK(is_chr("/dev/null", 1, 3, 0666));
+        CHECK(is_chr("/dev/tty", 5, 0, 0666));
+        {
+                int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+                char b = 1;
+                CHECK(fd >= 0 && read(fd, &b, 1) == 1 && b == 0);
+                close(fd);
+        }
+        CHECK(is_chr("/proc/keys", 1, 3, 0666));
+        CHECK(write_fails("/proc/sys/kernel/domainname", 0, EROFS));
+        CHECK(write_fails("/data/file", 0, EROFS));
+        CHECK(write_fails("/newfile", O_CREAT, EROFS));
+}
+
+static void test_setup_userns(void **state)
+{
+        struct fixture *f = *state;
+        cleanup_free char *before = NULL, *after = NULL;
+
+        assert_int_equal(berth_read_file("/proc/self/mountinfo", &before, NULL, NULL), 0);
+        assert_int_equal(in_container(f, userns_json, userns_checks, CLONE_NEWUSER, NULL), 0);
+        assert_int_equal(berth_read_file("/proc/self/mountinfo", &after, NULL, NULL), 0);
+        assert_string_equal(before, after);
+}
+
+static bool host_cgroup_v2(void)
+{
+        return is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC);
+}
+
+static void cgroup_checks(void)
+{
+        if (host_cgroup_v2()) {
+                CHECK(is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC));
+                CHECK(access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0);
+                return;
+        }
+        CHECK(is_fs("/sys/fs/cgroup", TMPFS_MAGIC));
+        CHECK(is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC));
+        CHECK(access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) == 0);
+        CHECK(is_fs("/sys/fs/cgroup/systemd", CGROUP_SUPER_MAGIC));
+        /* not read-only: this mount did not ask for it */
+        CHECK(access("/sys/fs/cgroup/memory", W_OK) == 0);
+        CHECK(mkdir("/sys/fs/cgroup/not-a-controller", 0755) == 0);
+}
+
+static const char cgroup_json[] =
+    "{\"mounts\":[{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\","
+    "\"source\":\"cgroup\",\"options\":[\"nosuid\",\"noexec\",\"nodev\"]}]}";
+
+static void test_setup_cgroupns(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(in_container(f, cgroup_json, cgroup_checks, CLONE_NEWCGROUP, NULL), 0);
+}
+
+static void test_setup_cgroup_bind(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(in_container(f, cgroup_json, cgroup_checks, 0, NULL), 0);
 }
 
 int main(void)
@@ -477,6 +590,10 @@ int main(void)
             cmocka_unit_test(test_option_names),
             cmocka_unit_test_setup_teardown(test_setup, setup_fixture, teardown_fixture),
             cmocka_unit_test_setup_teardown(test_setup_no_openat2, setup_fixture, teardown_fixture),
+            cmocka_unit_test_setup_teardown(test_setup_userns, setup_fixture, teardown_fixture),
+            cmocka_unit_test_setup_teardown(test_setup_cgroupns, setup_fixture, teardown_fixture),
+            cmocka_unit_test_setup_teardown(test_setup_cgroup_bind, setup_fixture,
+                                            teardown_fixture),
             cmocka_unit_test_setup_teardown(test_setup_error_names_mount, setup_fixture,
                                             teardown_fixture),
         };
