@@ -364,9 +364,11 @@ int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret, berth_
         /* We set no_new_privs ourselves when the config asks for it. */
         if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
                 return berth_fail(err, -r, "seccomp_attr_set(SCMP_FLTATR_CTL_NNP)");
-        /* A binary tree of syscall numbers: fewer instructions run per
-         * system call with profiles of hundreds of rules. */
-        (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        /* The default (linear) layout, not SCMP_FLTATR_CTL_OPTIMIZE=2: the
+         * binary tree makes Docker's profile compile ~60% slower (measured:
+         * 16 ms against 10 ms with three architectures), while since Linux
+         * 5.11 the kernel caches the verdict of every syscall allowed without
+         * argument checks, so the tree would only speed up the rare others. */
 
         if ((r = parse_archs(ctx, berth_json_get(seccomp, "architectures"), err)) < 0)
                 return r;

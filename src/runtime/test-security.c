@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -791,7 +794,9 @@ static int seccomp_allowlist_child(void *arg, char *msg, size_t len)
         r = load_filter(
                 "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":77,\"syscalls\":["
                 "{\"names\":[\"write\",\"exit\",\"exit_group\",\"getpid\",\"rt_sigreturn\","
-                "\"close\",\"brk\",\"mmap\",\"munmap\",\"futex\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                "\"close\",\"brk\",\"mmap\",\"munmap\",\"futex\",\"mprotect\",\"madvise\",\"gettid\","
+                /* what ASan/UBSan call on their own */
+                "\"sigaltstack\",\"rt_sigaction\",\"rt_sigprocmask\"],\"action\":\"SCMP_ACT_ALLOW\"},"
                 "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\","
                 " \"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"},"
                 "          {\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
@@ -850,6 +855,95 @@ static void test_seccomp_needs_nnp(void **state)
 {
         (void)state;
         run_in_child(seccomp_needs_nnp_child, NULL);
+}
+
+/* SCMP_ACT_NOTIFY: the child sends its listener fd to a unix socket with
+ * the state as the message; the "agent" (the parent) answers the child's
+ * mkdir with errno 42. */
+static void test_seccomp_notify(void **state)
+{
+        static const char state_json[] = "{\"ociVersion\":\"1.3.0\",\"fds\":[\"seccompFd\"]}";
+        char path[] = "/tmp/berth-sec-notify-XXXXXX";
+        char sockpath[64], buf[256];
+        cleanup_close int srv = -1, conn = -1, lfd = -1;
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(sizeof(int))];
+        } control;
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                            .msg_controllen = sizeof(control.b)};
+        struct cmsghdr *cm;
+        union {
+                struct seccomp_notif n;
+                char pad[512];
+        } req;
+        struct seccomp_notif_resp resp;
+        ssize_t n;
+        pid_t pid;
+        int status;
+
+        (void)state;
+        assert_non_null(mkdtemp(path));
+        (void)snprintf(sockpath, sizeof(sockpath), "%s/agent.sock", path);
+        memcpy(addr.sun_path, sockpath, strlen(sockpath) + 1);
+        srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(srv >= 0);
+        assert_int_equal(bind(srv, (struct sockaddr *)&addr, sizeof(addr)), 0);
+        assert_int_equal(listen(srv, 1), 0);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                cleanup_free char *text = xasprintf(
+                        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
+                        "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                        sockpath);
+                cleanup_json json_object *o = parse_json(text);
+                cleanup_seccomp struct berth_seccomp *s = NULL;
+                berth_error *err = NULL;
+                int fd = -1;
+                long r;
+
+                alarm(20);
+                if (berth_seccomp_parse(o, &s, &err) < 0 || berth_no_new_privs(&err) < 0 ||
+                    berth_seccomp_apply_listener(s, &fd, &err) < 0 || fd < 0 ||
+                    berth_seccomp_send_listener(berth_seccomp_listener_path(s), fd, state_json,
+                                                &err) < 0)
+                        _exit(2);
+                close(fd);
+                errno = 0;
+                r = syscall(SYS_mkdir, "/tmp/berth-seccomp-notify-dir", 0700);
+                _exit(r == -1 && errno == 42 ? 0 : 3);
+        }
+
+        conn = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(conn >= 0);
+        n = TEMP_FAILURE_RETRY_INT(recvmsg(conn, &mh, MSG_CMSG_CLOEXEC));
+        assert_int_equal(n, (ssize_t)strlen(state_json));
+        buf[n] = '\0';
+        assert_string_equal(buf, state_json);
+        cm = CMSG_FIRSTHDR(&mh);
+        assert_non_null(cm);
+        assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+        memcpy(&lfd, CMSG_DATA(cm), sizeof(int));
+        assert_true(lfd >= 0);
+
+        memset(&req, 0, sizeof(req));
+        assert_int_equal(ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, &req.n), 0);
+        assert_int_equal(req.n.data.nr, SYS_mkdir);
+        assert_int_equal(req.n.pid, pid);
+        memset(&resp, 0, sizeof(resp));
+        resp.id = req.n.id;
+        resp.error = -42;
+        assert_int_equal(ioctl(lfd, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+
+        assert_int_equal(TEMP_FAILURE_RETRY_INT(waitpid(pid, &status, 0)), pid);
+        (void)unlink(sockpath);
+        (void)rmdir(path);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* A profile shaped like Docker's default: defaultAction errno, three
@@ -993,6 +1087,7 @@ int main(void)
                 cmocka_unit_test(test_seccomp_args),
                 cmocka_unit_test(test_seccomp_allowlist),
                 cmocka_unit_test(test_seccomp_needs_nnp),
+                cmocka_unit_test(test_seccomp_notify),
                 cmocka_unit_test(test_seccomp_docker_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
