@@ -78,7 +78,7 @@ static int emit_rule(struct prog *p, json_object *rule, size_t idx, bool *ret_to
         int64_t major = berth_json_int(rule, "major", -1);
         int64_t minor = berth_json_int(rule, "minor", -1);
         bool allow = berth_json_bool(rule, "allow", false);
-        size_t jumps[4], nj = 0, start = p->n;
+        size_t jumps[4], nj = 0;
         int acc = ACC_ALL, devtype = 0;
 
         if (type == NULL || type[0] == '\0' || strcmp(type, "a") == 0)
@@ -94,7 +94,6 @@ static int emit_rule(struct prog *p, json_object *rule, size_t idx, bool *ret_to
                                   access);
         if (major > UINT32_MAX || minor > UINT32_MAX)
                 return berth_fail(err, EINVAL, "cgroup: device rule %zu: bad major/minor", idx);
-        (void)start;
         if (devtype != 0) {
                 jumps[nj++] = p->n;
                 emit(p, JNE_IMM(BPF_REG_2, devtype, 0));

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -382,6 +383,20 @@ static bool have(const char *path)
         return access(path, F_OK) == 0;
 }
 
+/* Remove the tests' parent cgroup "berth-test" from every hierarchy. */
+static void rm_test_parents(void)
+{
+        cleanup_closedir DIR *d = opendir("/sys/fs/cgroup");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                cleanup_free char *p = xasprintf("/sys/fs/cgroup/%s/berth-test", de->d_name);
+                (void)rmdir(p);
+        }
+        (void)rmdir("/sys/fs/cgroup/berth-test");
+}
+
 /* A child that counts in shared memory until killed. */
 static pid_t spinner(volatile uint64_t **ret_counter)
 {
@@ -506,7 +521,9 @@ static void test_real_v1(void **state)
         assert_false(have(cdir));
         /* Destroying again is fine. */
         assert_int_equal(berth_cgroup_destroy(cg, NULL), 0);
-        (void)rmdir("/sys/fs/cgroup/memory/berth-test");
+        rm_test_parents();
+        cleanup_free char *parent = xasprintf("/sys/fs/cgroup/memory/berth-test");
+        assert_false(have(parent));
         munmap((void *)counter, 4096);
 }
 
@@ -566,7 +583,7 @@ static void test_real_v1_limit_below_usage(void **state)
         assert_int_equal(waitpid(child, &status, 0), child);
         close(pfd[1]);
         assert_int_equal(berth_cgroup_destroy(cg, NULL), 0);
-        (void)rmdir("/sys/fs/cgroup/memory/berth-test");
+        rm_test_parents();
 }
 
 #define UNIFIED "/sys/fs/cgroup/unified"
