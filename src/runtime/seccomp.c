@@ -210,6 +210,11 @@ static int parse_syscall(scmp_filter_ctx ctx, json_object *sc, size_t i, uint32_
                 if (nr == __NR_SCMP_ERROR)
                         continue; /* unknown here: skipped, like runc */
                 r = add_rule(ctx, action, nr, cmps, n_args, same_arg_twice);
+                if (r == -EEXIST)
+                        return berth_fail(err, EEXIST,
+                                          "%s: the rule for `%s` conflicts with an earlier one "
+                                          "with the same conditions and another action",
+                                          field, name);
                 if (r < 0)
                         return berth_fail(err, -r, "%s: adding the rule for `%s`", field, name);
         }

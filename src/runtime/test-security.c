@@ -612,6 +612,12 @@ static void test_seccomp_parse_errors(void **state)
                 {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
                  "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
                  "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"},
+                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                 "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":2,"
+                 "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]},"
+                 "{\"names\":[\"rmdir\",\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":3,"
+                 "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                 "linux.seccomp.syscalls[1]: the rule for `mkdir` conflicts with an earlier one"},
                 {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[],"
                  "\"action\":\"SCMP_ACT_ERRNO\"}]}",
                  "linux.seccomp.syscalls[0].names: must be a non-empty array"},
