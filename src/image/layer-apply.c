@@ -681,7 +681,7 @@ static int write_data(struct applier *ap, struct archive *a, int fd, struct arch
 }
 
 static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const char *base,
-                          berth_error **err)
+                          struct archive_entry *e, berth_error **err)
 {
         if (strcmp(base, WH_OPAQUE) == 0) {
                 if (ap->flags & BERTH_LAYER_APPLY_OVERLAY) {
@@ -692,7 +692,7 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
                                                         ap->entry);
                         return 0;
                 }
-                cache_drop(ap);
+                /* Only children of the parent go: the cached parent stays valid. */
                 return clear_lower(ap, pfd, pcanon, err);
         }
         if (strncmp(base, WH_PREFIX WH_PREFIX, 8) == 0)
@@ -700,12 +700,17 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
         const char *victim = base + strlen(WH_PREFIX);
         if (victim[0] == '\0' || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
                 return escape_fail(ap, err, "invalid whiteout");
-        cache_drop(ap);
         int ret = rm_rf_at(pfd, victim, err);
         if (ret < 0)
                 return berth_error_prefix(err, ret, "layer entry `%s`", ap->entry);
         if (ap->flags & BERTH_LAYER_APPLY_OVERLAY) {
-                if (mknodat(pfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
+                struct timespec ts[2];
+                entry_times(e, ts);
+                if (mknodat(pfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0 ||
+                    fchownat(pfd, victim, (uid_t)archive_entry_uid(e),
+                             (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0 ||
+                    fchmodat(pfd, victim, archive_entry_perm(e) & 0777, 0) < 0 ||
+                    utimensat(pfd, victim, ts, AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: create whiteout",
                                                 ap->entry);
         }
@@ -754,7 +759,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 return pfd;
 
         if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-                return apply_whiteout(ap, pfd, pcanon, base, err);
+                return apply_whiteout(ap, pfd, pcanon, base, e, err);
 
         cleanup_free char *canon = join(pcanon, base);
         if (!(ap->flags & BERTH_LAYER_APPLY_OVERLAY))
@@ -765,12 +770,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
         bool new_dir = hardlink == NULL && type == AE_IFDIR;
         if (exists && !(new_dir && S_ISDIR(st.st_mode))) {
-                cache_drop(ap);
-                /* The cache held PFD: resolve again (same result, nothing of
-                 * the parent's path was removed). */
-                pfd = parent_of(ap, parent, &pcanon, err);
-                if (pfd < 0)
-                        return pfd;
+                /* A child of the cached parent: the cache stays valid. */
                 int ret = rm_rf_at(pfd, base, err);
                 if (ret < 0)
                         return berth_error_prefix(err, ret, "layer entry `%s`", raw);
@@ -928,7 +928,12 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
         a = archive_read_new();
         archive_read_support_format_tar(a);
         if (archive_read_open(a, &r, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
-                res = berth_fail(err, 0, "layer: %s", archive_error_string(a));
+                if (r.err == NULL && r.tar_size == 0)
+                        berth_fail(err, 0, "layer: empty stream");
+                else if (r.err == NULL)
+                        berth_fail(err, 0, "layer: not a tar stream: %s",
+                                   archive_error_string(a));
+                res = -EIO;
                 goto out_reader;
         }
         for (;;) {
@@ -939,8 +944,9 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
                 if (ar < ARCHIVE_WARN) {
                         if (r.err != NULL)
                                 goto out_reader;
-                        res = berth_fail(err, 0, "layer: corrupt tar stream after %llu entries: %s",
-                                         (unsigned long long)entries, archive_error_string(a));
+                        berth_fail(err, 0, "layer: corrupt tar stream after %llu entries: %s",
+                                   (unsigned long long)entries, archive_error_string(a));
+                        res = -EIO;
                         goto out;
                 }
                 if (++entries > ap.lim.max_entries) {
@@ -972,7 +978,8 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
                         break;
         }
         if (entries == 0 && r.tar_size == 0) {
-                res = berth_fail(err, 0, "layer: empty stream");
+                berth_fail(err, 0, "layer: empty stream");
+                res = -EIO;
                 goto out;
         }
         res = finish_dir_times(&ap, err);
@@ -1004,8 +1011,6 @@ out:
                 free(ap.dirs[i].path);
         free(ap.dirs);
         reader_free(&r);
-        if (res == -1)
-                res = -EIO;
         return res;
 }
 

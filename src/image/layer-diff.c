@@ -38,6 +38,7 @@ struct writer {
         bool z_init;
         ZSTD_CCtx *zc;
         unsigned char *buf;
+        bool aborted; /* after a failure: swallow libarchive's final flush */
         berth_error *err;
 };
 
@@ -102,6 +103,8 @@ static int writer_push(struct writer *w, const void *data, size_t len, bool fini
 static la_ssize_t archive_write_cb(struct archive *a, void *data, const void *buf, size_t len)
 {
         struct writer *w = data;
+        if (w->aborted)
+                return (la_ssize_t)len;
         if (writer_push(w, buf, len, false) < 0) {
                 archive_set_error(a, EIO, "%s", w->err->msg);
                 return -1;
@@ -158,7 +161,6 @@ static int read_xattrs(int fd, const char *path, bool is_link, struct xattrs *x,
 {
         char list[XATTR_LIST_MAX_LEN];
         ssize_t len;
-        cleanup_free char *proc = NULL;
 
         memset(x, 0, sizeof(*x));
         if (is_link) {
@@ -528,6 +530,9 @@ out:
         if (res < 0 && w.err != NULL && err != NULL && *err != NULL &&
             strstr((*err)->msg, w.err->msg) == NULL)
                 berth_error_prefix(err, res, "%s", w.err->msg);
+        w.aborted = true;
+        archive_wfreep(&a);
+        a = NULL;
         berth_sha256_free(w.tar_sha);
         berth_sha256_free(w.out_sha);
         free(w.buf);
