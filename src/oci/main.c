@@ -84,7 +84,7 @@ int oci_need_id(int argc, char **argv, const char *verb, const char **ret, berth
 
 void oci_print_json(void *obj, bool pretty)
 {
-        puts(json_object_to_json_string_ext(obj, pretty ? JSON_C_TO_STRING_PRETTY |
+        puts(json_object_to_json_string_ext(obj, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                   JSON_C_TO_STRING_NOSLASHESCAPE
                                                         : JSON_C_TO_STRING_PLAIN |
                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));

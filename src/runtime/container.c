@@ -172,6 +172,61 @@ static int setup_time_ns(json_object *config, berth_error **err)
         return 0;
 }
 
+static void add_dev_rule(json_object *rules, const char *type, int64_t major, int64_t minor,
+                         const char *access)
+{
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "allow", json_object_new_boolean(true));
+        json_object_object_add(r, "type", json_object_new_string(type));
+        if (major >= 0)
+                json_object_object_add(r, "major", json_object_new_int64(major));
+        if (minor >= 0)
+                json_object_object_add(r, "minor", json_object_new_int64(minor));
+        json_object_object_add(r, "access", json_object_new_string(access));
+        json_object_array_add(rules, r);
+}
+
+/* The device cgroup allows what the container's /dev holds, as runc does:
+ * after the config's own rules come mknod of anything, the default devices
+ * and every linux.devices entry. */
+static void add_default_device_rules(json_object *config)
+{
+        static const struct {
+                int64_t major, minor;
+        } defaults[] = {
+                { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 2 }, { 136, -1 },
+        };
+        json_object *lx = berth_json_get(config, "linux");
+        json_object *res, *rules, *devs;
+
+        if (lx == NULL)
+                return;
+        res = berth_json_get(lx, "resources");
+        if (res == NULL) {
+                res = json_object_new_object();
+                json_object_object_add(lx, "resources", res);
+        }
+        rules = berth_json_get(res, "devices");
+        if (rules == NULL) {
+                /* Without rules the cgroup is left open, as the config asks. */
+                return;
+        }
+        add_dev_rule(rules, "c", -1, -1, "m");
+        add_dev_rule(rules, "b", -1, -1, "m");
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+                add_dev_rule(rules, "c", defaults[i].major, defaults[i].minor, "rwm");
+        devs = berth_json_get(lx, "devices");
+        for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
+                json_object *d = json_object_array_get_idx(devs, i);
+                const char *type = berth_json_str(d, "type");
+                if (type == NULL || strcmp(type, "p") == 0)
+                        continue;
+                add_dev_rule(rules, strcmp(type, "u") == 0 ? "c" : type,
+                             berth_json_int(d, "major", -1), berth_json_int(d, "minor", -1),
+                             "rwm");
+        }
+}
+
 /* What create leaves behind if it fails half-way, undone. */
 struct create_undo {
         char *state_dir;
@@ -347,6 +402,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 if (r < 0)
                         goto out;
         }
+        add_default_device_rules(config);
         {
                 json_object *lx = berth_json_get(config, "linux");
                 struct berth_cgroup_opts co = {
