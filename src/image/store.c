@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The content store: blobs/sha256/<hex>, written through a verifying writer
+ * (digest and size are checked before the atomic rename into place). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "store-internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+int berth_image_store_open(const char *data_root, struct berth_image_store **ret,
+                           berth_error **err)
+{
+        static const char *const dirs[] = { "blobs/sha256", "blobs/.tmp", "images/records",
+                                            "images/holds", "layers" };
+        struct berth_image_store *s;
+        int r;
+
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                cleanup_free char *p = xasprintf("%s/%s", data_root, dirs[i]);
+                r = berth_mkdir_p(p, 0700, err);
+                if (r < 0)
+                        return berth_error_prefix(err, r, "open image store in `%s`", data_root);
+        }
+        s = xmalloc0(sizeof(*s));
+        s->root = xstrdup(data_root);
+        s->lock_fd = -1;
+        s->blobs_dir = xasprintf("%s/blobs/sha256", data_root);
+        s->tmp_dir = xasprintf("%s/blobs/.tmp", data_root);
+        s->images_dir = xasprintf("%s/images", data_root);
+        s->layers_dir = xasprintf("%s/layers", data_root);
+        *ret = s;
+        return 0;
+}
+
+void berth_image_store_free(struct berth_image_store *s)
+{
+        if (s == NULL)
+                return;
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
+        free(s->root);
+        free(s->blobs_dir);
+        free(s->tmp_dir);
+        free(s->images_dir);
+        free(s->layers_dir);
+        free(s);
+}
+
+const char *berth_image_store_root(const struct berth_image_store *s)
+{
+        return s->root;
+}
+
+int berth_image_store_lock(struct berth_image_store *s, berth_error **err)
+{
+        if (s->lock_depth > 0) {
+                s->lock_depth++;
+                return 0;
+        }
+        if (s->lock_fd < 0) {
+                cleanup_free char *p = xasprintf("%s/.lock", s->images_dir);
+                s->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (s->lock_fd < 0)
+                        return berth_fail_errno(err, "open `%s`", p);
+        }
+        if (TEMP_FAILURE_RETRY_INT(flock(s->lock_fd, LOCK_EX)) < 0)
+                return berth_fail_errno(err, "lock the image store");
+        s->lock_depth = 1;
+        return 0;
+}
+
+void berth_image_store_unlock(struct berth_image_store *s)
+{
+        if (s->lock_depth == 0)
+                return;
+        if (--s->lock_depth == 0)
+                (void)flock(s->lock_fd, LOCK_UN);
+}
+
+char *berth_blob_path(const struct berth_image_store *s, const char *digest)
+{
+        const char *hex = strchr(digest, ':');
+        return xasprintf("%s/%s", s->blobs_dir, hex ? hex + 1 : digest);
+}
+
+struct berth_blob_writer {
+        struct berth_image_store *store;
+        int fd;
+        char *tmp_path;
+        struct berth_sha256 *sha;
+        int64_t size;
+        int64_t expected_size;
+        char *expected;
+        bool failed;
+};
+
+int berth_blob_writer_new(struct berth_image_store *s, const char *expected_digest,
+                          int64_t expected_size, struct berth_blob_writer **ret,
+                          berth_error **err)
+{
+        struct berth_blob_writer *w;
+        cleanup_free char *tmpl = NULL;
+        int fd;
+
+        if (expected_digest != NULL) {
+                int r = berth_digest_check(expected_digest, "expected blob digest", err);
+                if (r < 0)
+                        return r;
+        }
+        tmpl = xasprintf("%s/blob-XXXXXX", s->tmp_dir);
+        fd = mkostemp(tmpl, O_CLOEXEC);
+        if (fd < 0)
+                return berth_fail_errno(err, "create a temporary blob in `%s`", s->tmp_dir);
+        w = xmalloc0(sizeof(*w));
+        w->store = s;
+        w->fd = fd;
+        w->tmp_path = steal_pointer(&tmpl);
+        w->sha = berth_sha256_new();
+        w->expected_size = expected_size;
+        w->expected = expected_digest ? xstrdup(expected_digest) : NULL;
+        *ret = w;
+        return 0;
+}
+
+int berth_blob_writer_write(struct berth_blob_writer *w, const void *buf, size_t len,
+                            berth_error **err)
+{
+        if (w->failed)
+                return berth_fail(err, EIO, "write blob: an earlier write failed");
+        if (w->expected_size >= 0 && w->size + (int64_t)len > w->expected_size) {
+                w->failed = true;
+                return berth_fail(err, EINVAL, "blob %s is larger than its announced size %lld",
+                                  w->expected ? w->expected : "", (long long)w->expected_size);
+        }
+        berth_sha256_update(w->sha, buf, len);
+        if (berth_write_all(w->fd, buf, len) < 0) {
+                w->failed = true;
+                return berth_fail_errno(err, "write `%s`", w->tmp_path);
+        }
+        w->size += (int64_t)len;
+        return 0;
+}
+
+int64_t berth_blob_writer_size(const struct berth_blob_writer *w)
+{
+        return w->size;
+}
+
+int berth_blob_writer_commit(struct berth_blob_writer *w, char ret_digest[BERTH_DIGEST_STR_LEN],
+                             bool *ret_created, berth_error **err)
+{
+        char digest[BERTH_DIGEST_STR_LEN];
+        cleanup_free char *path = NULL;
+        struct stat st;
+        bool created = false;
+
+        if (w->failed)
+                return berth_fail(err, EIO, "commit blob: an earlier write failed");
+        berth_sha256_final(w->sha, digest);
+        berth_sha256_free(w->sha);
+        w->sha = NULL;
+        w->failed = true; /* the writer is spent from here on */
+        if (w->expected != NULL && strcmp(digest, w->expected) != 0)
+                return berth_fail(err, EINVAL, "blob digest mismatch: expected %s, got %s (the content is corrupt or truncated)",
+                                  w->expected, digest);
+        if (w->expected_size >= 0 && w->size != w->expected_size)
+                return berth_fail(err, EINVAL, "blob %s has %lld bytes, expected %lld", digest,
+                                  (long long)w->size, (long long)w->expected_size);
+        path = berth_blob_path(w->store, digest);
+        if (stat(path, &st) < 0) {
+                if (fsync(w->fd) < 0)
+                        return berth_fail_errno(err, "fsync `%s`", w->tmp_path);
+                if (fchmod(w->fd, 0444) < 0)
+                        return berth_fail_errno(err, "chmod `%s`", w->tmp_path);
+                if (rename(w->tmp_path, path) < 0)
+                        return berth_fail_errno(err, "rename blob into `%s`", path);
+                free(w->tmp_path);
+                w->tmp_path = NULL;
+                int dfd = open(w->store->blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd >= 0) {
+                        (void)fsync(dfd);
+                        close(dfd);
+                }
+                created = true;
+        }
+        if (ret_digest != NULL)
+                memcpy(ret_digest, digest, BERTH_DIGEST_STR_LEN);
+        if (ret_created != NULL)
+                *ret_created = created;
+        return 0;
+}
+
+void berth_blob_writer_free(struct berth_blob_writer *w)
+{
+        if (w == NULL)
+                return;
+        if (w->fd >= 0)
+                close(w->fd);
+        if (w->tmp_path != NULL)
+                (void)unlink(w->tmp_path);
+        free(w->tmp_path);
+        berth_sha256_free(w->sha);
+        free(w->expected);
+        free(w);
+}
+
+int berth_blob_put(struct berth_image_store *s, const void *data, size_t len,
+                   const char *expected_digest, char ret_digest[BERTH_DIGEST_STR_LEN],
+                   berth_error **err)
+{
+        cleanup_blob_writer struct berth_blob_writer *w = NULL;
+        int r = berth_blob_writer_new(s, expected_digest, -1, &w, err);
+        if (r < 0)
+                return r;
+        r = berth_blob_writer_write(w, data, len, err);
+        if (r < 0)
+                return r;
+        return berth_blob_writer_commit(w, ret_digest, NULL, err);
+}
+
+int berth_blob_put_fd(struct berth_image_store *s, int fd, const char *expected_digest,
+                      int64_t expected_size, char ret_digest[BERTH_DIGEST_STR_LEN],
+                      berth_error **err)
+{
+        cleanup_blob_writer struct berth_blob_writer *w = NULL;
+        cleanup_free char *buf = xmalloc(1 << 20);
+        int r = berth_blob_writer_new(s, expected_digest, expected_size, &w, err);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = TEMP_FAILURE_RETRY_INT(read(fd, buf, 1 << 20));
+                if (n < 0)
+                        return berth_fail_errno(err, "read blob content");
+                if (n == 0)
+                        break;
+                r = berth_blob_writer_write(w, buf, (size_t)n, err);
+                if (r < 0)
+                        return r;
+        }
+        return berth_blob_writer_commit(w, ret_digest, NULL, err);
+}
+
+bool berth_blob_exists(struct berth_image_store *s, const char *digest)
+{
+        cleanup_free char *p = NULL;
+        if (!berth_digest_valid(digest))
+                return false;
+        p = berth_blob_path(s, digest);
+        return access(p, F_OK) == 0;
+}
+
+int berth_blob_open(struct berth_image_store *s, const char *digest, berth_error **err)
+{
+        cleanup_free char *p = NULL;
+        int r = berth_digest_check(digest, "blob digest", err);
+        if (r < 0)
+                return r;
+        p = berth_blob_path(s, digest);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_fail_errno(err, "blob %s is missing from the store", digest);
+        return fd;
+}
+
+int berth_blob_size(struct berth_image_store *s, const char *digest, int64_t *ret,
+                    berth_error **err)
+{
+        cleanup_free char *p = NULL;
+        struct stat st;
+        int r = berth_digest_check(digest, "blob digest", err);
+        if (r < 0)
+                return r;
+        p = berth_blob_path(s, digest);
+        if (stat(p, &st) < 0)
+                return berth_fail_errno(err, "blob %s is missing from the store", digest);
+        *ret = st.st_size;
+        return 0;
+}
+
+int berth_blob_read(struct berth_image_store *s, const char *digest, size_t max, char **ret,
+                    size_t *ret_len, berth_error **err)
+{
+        cleanup_close int fd = berth_blob_open(s, digest, err);
+        cleanup_free char *buf = NULL;
+        char actual[BERTH_DIGEST_STR_LEN];
+        struct stat st;
+
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return berth_fail_errno(err, "stat blob %s", digest);
+        if ((uint64_t)st.st_size > max)
+                return berth_fail(err, EFBIG, "blob %s is %lld bytes, more than the %zu allowed",
+                                  digest, (long long)st.st_size, max);
+        buf = xmalloc((size_t)st.st_size + 1);
+        ssize_t n = berth_read_all(fd, buf, (size_t)st.st_size);
+        if (n != st.st_size)
+                return berth_fail(err, n < 0 ? errno : EIO, "read blob %s", digest);
+        buf[n] = '\0';
+        berth_sha256_digest(buf, (size_t)n, actual);
+        if (strcmp(actual, digest) != 0)
+                return berth_fail(err, EIO, "blob %s is corrupt on disk (its content has digest %s); run `berth image check`",
+                                  digest, actual);
+        *ret = steal_pointer(&buf);
+        *ret_len = (size_t)n;
+        return 0;
+}
+
+int berth_blob_delete(struct berth_image_store *s, const char *digest, berth_error **err)
+{
+        cleanup_free char *p = NULL;
+        int r = berth_digest_check(digest, "blob digest", err);
+        if (r < 0)
+                return r;
+        p = berth_blob_path(s, digest);
+        if (unlink(p) < 0 && errno != ENOENT)
+                return berth_fail_errno(err, "remove blob `%s`", p);
+        return 0;
+}
