@@ -104,9 +104,11 @@ int oci_parse_create_opts(int argc, char **argv, bool is_run, struct berth_creat
         {
                 const char *lf = getenv("LISTEN_FDS");
                 int64_t n;
-                if (lf && berth_parse_int64(lf, &n) == 0 && n > 0 && n < 65536 &&
-                    n > o->preserve_fds)
-                        o->preserve_fds = (int)n;
+                if (lf && berth_parse_int64(lf, &n) == 0 && n > 0 && n < 65536) {
+                        o->listen_fds = (int)n;
+                        if (n > o->preserve_fds)
+                                o->preserve_fds = (int)n;
+                }
         }
         return 0;
 }

@@ -310,6 +310,20 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 goto out;
         }
 
+        if (o->listen_fds > 0) {
+                json_object *proc = berth_json_get(config, "process");
+                json_object *env = berth_json_get(proc, "env");
+                if (env == NULL) {
+                        env = json_object_new_array();
+                        json_object_object_add(proc, "env", env);
+                }
+                json_object_array_add(env, json_object_new_string_len(
+                                                   "LISTEN_PID=1", 12));
+                {
+                        cleanup_free char *lf = xasprintf("LISTEN_FDS=%d", o->listen_fds);
+                        json_object_array_add(env, json_object_new_string(lf));
+                }
+        }
         c.config = config;
         c.id = o->id;
         c.bundle = bundle;

@@ -472,8 +472,16 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
         if (wait_for_start(c, &e) < 0)
                 _exit(1);
 
-        if (!c->is_exec && berth_hooks_run(c->config, "startContainer", state_json, &e) < 0)
-                child_fail(sync_fd, e);
+        if (!c->is_exec && berth_json_get(berth_json_get(c->config, "hooks"), "startContainer")) {
+                cleanup_json json_object *st = NULL;
+                if (berth_json_parse(state_json, strlen(state_json), "state", &st, &e) < 0)
+                        child_fail(sync_fd, e);
+                json_object_object_add(st, "status", json_object_new_string("created"));
+                if (berth_hooks_run(c->config, "startContainer",
+                                    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+                                    &e) < 0)
+                        child_fail(sync_fd, e);
+        }
 
         if (berth_security_apply_creds_caps(
                     &(struct berth_creds){ .uid = c->uid, .gid = c->gid, .groups = c->groups,

@@ -486,11 +486,20 @@ static int sysctls(int root, json_object *config, berth_error **err)
 
 static int pivot(int rootfd, berth_error **err)
 {
+        cleanup_close int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (oldroot < 0)
+                return berth_fail_errno(err, "open the old root");
         if (fchdir(rootfd) < 0)
                 return berth_fail_errno(err, "chdir to the rootfs");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return berth_fail_errno(err, "pivot_root");
-        /* The old root is stacked on "."; never let its unmount propagate. */
+        /* The old root is now stacked on top of the new one. "." is still the
+         * new root's own directory, so step onto the old root's before making
+         * it slave: the container's mounts keep the propagation they asked for,
+         * and the old root's unmount never propagates to the host. */
+        if (fchdir(oldroot) < 0)
+                return berth_fail_errno(err, "chdir to the old root");
         if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return berth_fail_errno(err, "make the old root slave");
         if (umount2(".", MNT_DETACH) < 0)

@@ -26,6 +26,7 @@ struct berth_create_opts {
         const char *console_socket; /* path of a unix socket to receive the pty master */
         const char *pid_file;
         int preserve_fds;           /* fds 3 .. 3+N-1 are passed into the container */
+        int listen_fds;             /* socket activation: sets LISTEN_FDS and LISTEN_PID=1 */
         bool no_new_keyring;
         bool no_pivot;
         /* Filled for `run`: after the container starts, wait for it. */
