@@ -289,6 +289,8 @@ int berth_ref_parse_normalized(const char *s, struct berth_ref **ret, berth_erro
         struct berth_ref *r = NULL;
         int rc;
 
+        if (*s == '\0')
+                return berth_fail(err, EINVAL, "invalid reference format: repository name must have at least one component");
         if (is_64_hex(s))
                 return berth_fail(err, EINVAL, "invalid repository name (`%s`), cannot specify 64-byte hexadecimal strings", s);
         /* splitDockerDomain */
