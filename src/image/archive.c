@@ -667,7 +667,8 @@ static int save_docker(struct berth_image_store *s, struct archive *a, struct sa
                 cleanup_free char *cfgname = oci_blobs ? xasprintf("blobs/sha256/%s", img->id + 7)
                                                        : xasprintf("%s.json", img->id + 7);
                 json_object_array_add(mf, entry);
-                if (!store_strv_contains(written, cfgname)) {
+                /* With OCI blobs, save_oci has written every blob already. */
+                if (!oci_blobs && !store_strv_contains(written, cfgname)) {
                         r = write_blob_entry(s, a, cfgname, img->id, false, err);
                         if (r < 0)
                                 return r;
@@ -698,13 +699,11 @@ static int save_docker(struct berth_image_store *s, struct archive *a, struct sa
                         cleanup_free char *dir = xasprintf("%s", lay->diff_id + 7);
                         cleanup_free char *lname = oci_blobs ? xasprintf("blobs/sha256/%s", lay->digest + 7)
                                                              : xasprintf("%s/layer.tar", dir);
-                        if (!store_strv_contains(written, lname)) {
-                                if (!oci_blobs) {
-                                        r = write_dir(a, dir, err);
-                                        if (r < 0)
-                                                return r;
-                                }
-                                r = write_blob_entry(s, a, lname, lay->digest, !oci_blobs, err);
+                        if (!oci_blobs && !store_strv_contains(written, lname)) {
+                                r = write_dir(a, dir, err);
+                                if (r < 0)
+                                        return r;
+                                r = write_blob_entry(s, a, lname, lay->digest, true, err);
                                 if (r < 0)
                                         return r;
                                 store_strv_push(&written, lname);
