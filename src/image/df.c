@@ -256,7 +256,7 @@ static int check_locked(struct berth_image_store *s, bool repair, char ***lines,
                         if (!berth_snapshot_exists(s->root, img->layers[i].chain_id)) {
                                 const char *parent = i ? img->layers[i - 1].chain_id : NULL;
                                 if (berth_blob_exists(s, img->layers[i].digest) &&
-                                    store_unpack_layer(s, &img->layers[i], parent, NULL) == 0)
+                                    store_unpack_layer(s, &img->layers[i], parent, NULL, NULL) == 0)
                                         store_strv_pushf(lines, "unpacked missing layer %s", img->layers[i].chain_id);
                                 else
                                         bad = true;

@@ -539,13 +539,15 @@ int store_held_layers(struct berth_image_store *s, char ***ret, berth_error **er
 /* ---- layers (glue over layer.h) ----------------------------------------- */
 
 int store_unpack_layer(struct berth_image_store *s, const struct berth_image_layer *l,
-                       const char *parent_chain, berth_error **err)
+                       const char *parent_chain, int64_t *ret_unpacked, berth_error **err)
 {
         struct berth_layer_apply_stats st;
         char chain[BERTH_DIGEST_STR_LEN];
         cleanup_close int fd = -1;
         int r;
 
+        if (ret_unpacked)
+                *ret_unpacked = -1;
         if (berth_snapshot_exists(s->root, l->chain_id))
                 return 0;
         fd = berth_blob_open(s, l->digest, err);
@@ -560,6 +562,8 @@ int store_unpack_layer(struct berth_image_store *s, const struct berth_image_lay
                 return berth_fail(err, EINVAL, "layer %s: its content has diffID %s, but the image config says %s",
                                   l->digest, st.diff_id, l->diff_id);
         }
+        if (ret_unpacked)
+                *ret_unpacked = (int64_t)st.unpacked_size;
         return 0;
 }
 
@@ -666,11 +670,13 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
         }
         for (size_t i = 0; i < img->n_layers; i++) {
                 struct berth_image_layer *l = &img->layers[i];
-                bool existed = berth_snapshot_exists(s->root, l->chain_id);
-                r = store_unpack_layer(s, l, i ? img->layers[i - 1].chain_id : NULL, err);
+                int64_t unpacked;
+                r = store_unpack_layer(s, l, i ? img->layers[i - 1].chain_id : NULL, &unpacked, err);
                 if (r < 0)
                         return r;
-                if (!existed || l->unpacked_size == 0)
+                if (unpacked >= 0)
+                        l->unpacked_size = unpacked;
+                else if (l->unpacked_size == 0)
                         l->unpacked_size = store_layer_disk_size(s, l->chain_id);
                 img->size += l->unpacked_size;
         }

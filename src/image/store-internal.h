@@ -32,9 +32,10 @@ int store_uncompressed_copy(int fd, int (*cb)(void *ud, const void *buf, size_t 
                             void *ud, berth_error **err);
 
 /* Make sure the layer CHAIN_ID is unpacked from the blob (apply on top of
- * PARENT, the previous chain id, or NULL). */
+ * PARENT, the previous chain id, or NULL). *ret_unpacked (may be NULL) gets
+ * the bytes of file content written, or -1 when it was unpacked already. */
 int store_unpack_layer(struct berth_image_store *s, const struct berth_image_layer *l,
-                       const char *parent_chain, berth_error **err);
+                       const char *parent_chain, int64_t *ret_unpacked, berth_error **err);
 /* Remove an unpacked layer. */
 int store_remove_layer(struct berth_image_store *s, const char *chain_id, berth_error **err);
 /* Every unpacked layer's chain id (strv). */
