@@ -448,6 +448,50 @@ int berth_cgroup_enter(struct berth_cgroup *cg, pid_t pid, berth_error **err)
         return 0;
 }
 
+int berth_cgroup_attach_fds(const struct berth_cgroup *cg, int **ret_fds, size_t *ret_n,
+                            int *ret_dirfd, berth_error **err)
+{
+        *ret_fds = NULL;
+        *ret_n = 0;
+        *ret_dirfd = -1;
+        if (cg->mode == BERTH_CGROUP_V2) {
+                int fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return berth_fail_errno(err, "cgroup: open `%s`", cg->path);
+                *ret_dirfd = fd;
+                return 0;
+        }
+        int *fds = xcalloc(cg->n_hier ? cg->n_hier : 1, sizeof(int));
+        for (size_t i = 0; i < cg->n_hier; i++) {
+                cleanup_free char *p = xasprintf("%s/tasks", cg->hier[i].dir);
+                fds[i] = open(p, O_WRONLY | O_CLOEXEC);
+                if (fds[i] < 0) {
+                        int r = berth_fail_errno(err, "cgroup: open `%s`", p);
+                        for (size_t j = 0; j < i; j++)
+                                close(fds[j]);
+                        free(fds);
+                        return r;
+                }
+        }
+        *ret_fds = fds;
+        *ret_n = cg->n_hier;
+        return 0;
+}
+
+int berth_cgroup_attach_self(const int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                ssize_t w;
+                do
+                        w = write(fds[i], "0", 1);
+                while (w < 0 && errno == EINTR);
+                if (w != 1)
+                        return -errno;
+                close(fds[i]);
+        }
+        return 0;
+}
+
 int berth_cgroup_update(struct berth_cgroup *cg, json_object *resources, berth_error **err)
 {
         if (resources == NULL)
@@ -588,6 +632,16 @@ static int rmdir_tree(const char *dir, int depth, berth_error **err)
                 if (delay_ns < 64000000)
                         delay_ns *= 2;
         }
+}
+
+int berth_cgroup_destroy_if_empty(struct berth_cgroup *cg)
+{
+        if (cg->mode == BERTH_CGROUP_V2)
+                return rmdir(cg->path) == 0 || errno == ENOENT ? 0 : -errno;
+        for (size_t i = 0; i < cg->n_hier; i++)
+                if (rmdir(cg->hier[i].dir) < 0 && errno != ENOENT)
+                        return -errno;
+        return 0;
 }
 
 int berth_cgroup_destroy(struct berth_cgroup *cg, berth_error **err)

@@ -41,6 +41,19 @@ int berth_cgroup_create(const struct berth_cgroup_opts *o, struct berth_cgroup *
                         berth_error **err);
 /* Move PID into the cgroup (every hierarchy). */
 int berth_cgroup_enter(struct berth_cgroup *cg, pid_t pid, berth_error **err);
+/* Attaching a new process cheaply. Moving another process (cgroup.procs)
+ * takes the kernel's global threadgroup lock, which waits for an RCU grace
+ * period: milliseconds. Two ways avoid it:
+ * - v1: the process moves itself, one thread at a time, by writing "0" to
+ *   each hierarchy's `tasks` file (fds opened here, by the parent, written by
+ *   the child: berth_cgroup_attach_self());
+ * - v2: clone3(CLONE_INTO_CGROUP) with *ret_dirfd.
+ * On return either ret_fds + ret_n (v1) or ret_dirfd (v2) is set; the other
+ * is empty / -1. */
+int berth_cgroup_attach_fds(const struct berth_cgroup *cg, int **ret_fds, size_t *ret_n,
+                            int *ret_dirfd, berth_error **err);
+/* In the child: write "0" to each fd (and close them). Async-signal-safe. */
+int berth_cgroup_attach_self(const int *fds, size_t n);
 /* Apply RESOURCES live; only the values present are written. */
 int berth_cgroup_update(struct berth_cgroup *cg, json_object *resources, berth_error **err);
 /* Freeze or thaw, and wait until the kernel reports the new state. */
@@ -55,6 +68,10 @@ int berth_cgroup_kill(struct berth_cgroup *cg, int sig, berth_error **err);
 int berth_cgroup_destroy(struct berth_cgroup *cg, berth_error **err);
 /* To persist in the container state, and back. ROOT (may be NULL) overrides
  * the saved root only when the saved document has none. */
+/* One rmdir per hierarchy, no waiting: -EBUSY (nothing reported) as soon as
+ * one still holds processes or sub-cgroups. The fast path after a
+ * container's last process is gone. */
+int berth_cgroup_destroy_if_empty(struct berth_cgroup *cg);
 json_object *berth_cgroup_to_json(const struct berth_cgroup *cg);
 int berth_cgroup_from_json(json_object *saved, const char *root, struct berth_cgroup **ret,
                            berth_error **err);

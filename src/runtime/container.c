@@ -288,7 +288,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         cleanup_free char *bundle = NULL;
         cleanup_json json_object *config = NULL;
         struct berth_proc_cfg c = { .exec_listen_fd = -1, .console_fd = -1, .sync_fd = -1,
-                                    .start_conn = -1 };
+                                    .start_conn = -1, .cg_dirfd = -1 };
         struct create_undo undo = { .pidfd = -1 };
         cleanup_close int dirfd = -1;
         cleanup_free char *state_json = NULL;
@@ -400,6 +400,22 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                         goto out;
                 c.clone_flags &= ~(unsigned long)CLONE_NEWTIME;
         }
+        /* The cgroup exists, with its limits, before the init is born. */
+        add_default_device_rules(config);
+        {
+                json_object *lx = berth_json_get(config, "linux");
+                struct berth_cgroup_opts co = {
+                        .id = o->id,
+                        .path = berth_json_str(lx, "cgroupsPath"),
+                        .resources = berth_json_get(lx, "resources"),
+                };
+                r = berth_cgroup_create(&co, &undo.cg, err);
+                if (r < 0)
+                        goto out;
+                r = berth_cgroup_attach_fds(undo.cg, &c.cg_fds, &c.n_cg_fds, &c.cg_dirfd, err);
+                if (r < 0)
+                        goto out;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = berth_fail_errno(err, "socketpair");
                 goto out;
@@ -416,16 +432,8 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 if (r < 0)
                         goto out;
         }
-        add_default_device_rules(config);
-        {
-                json_object *lx = berth_json_get(config, "linux");
-                struct berth_cgroup_opts co = {
-                        .id = o->id,
-                        .path = berth_json_str(lx, "cgroupsPath"),
-                        .resources = berth_json_get(lx, "resources"),
-                        .pid = undo.pid,
-                };
-                r = berth_cgroup_create(&co, &undo.cg, err);
+        if (c.cg_need_enter) {
+                r = berth_cgroup_enter(undo.cg, undo.pid, err);
                 if (r < 0)
                         goto out;
         }
@@ -441,6 +449,8 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         st->owner = xstrdup("");
         st->config = json_object_get(config);
         st->cgroup = berth_cgroup_to_json(undo.cg);
+        /* run starts it right away: one state write instead of two. */
+        st->started = for_run;
         {
                 cleanup_json json_object *s = berth_state_to_oci(st, BERTH_STATUS_CREATING);
                 state_json = xstrdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
@@ -563,7 +573,10 @@ static void destroy_container(struct berth_state *st)
 
         if (st->cgroup) {
                 cleanup_cgroup struct berth_cgroup *cg = NULL;
-                if (berth_cgroup_from_json(st->cgroup, NULL, &cg, NULL) == 0) {
+                /* Usually empty by now: remove it; kill what is left only if
+                 * that fails. */
+                if (berth_cgroup_from_json(st->cgroup, NULL, &cg, NULL) == 0 &&
+                    berth_cgroup_destroy_if_empty(cg) < 0) {
                         (void)berth_cgroup_kill(cg, SIGKILL, NULL);
                         (void)berth_cgroup_destroy(cg, NULL);
                 }
@@ -585,9 +598,7 @@ int berth_container_run(const struct berth_runtime *rt, const struct berth_creat
         r = do_create(rt, o, true, &st, &sync_fd, &pidfd, err);
         if (r < 0)
                 return r;
-        st->started = true;
-        r = berth_state_save(st, err);
-        if (r >= 0) {
+        {
                 r = berth_sync_send(sync_fd, BERTH_SYNC_START, 0, "", -1);
                 if (r < 0)
                         r = berth_fail(err, -r, "resume the container init");
@@ -865,7 +876,7 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
 {
         cleanup_state struct berth_state *st = NULL;
         struct berth_proc_cfg c = { .exec_listen_fd = -1, .console_fd = -1, .sync_fd = -1,
-                                    .start_conn = -1, .is_exec = true };
+                                    .start_conn = -1, .cg_dirfd = -1, .is_exec = true };
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         cleanup_close int pidfd = -1;
         cleanup_close int init_pidfd = -1;
@@ -941,6 +952,9 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                 r = berth_cgroup_from_json(st->cgroup, NULL, &cg, err);
                 if (r < 0)
                         goto out;
+                r = berth_cgroup_attach_fds(cg, &c.cg_fds, &c.n_cg_fds, &c.cg_dirfd, err);
+                if (r < 0)
+                        goto out;
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = berth_fail_errno(err, "socketpair");
@@ -952,7 +966,7 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
         sv[1] = -1;
         if (r < 0)
                 goto out;
-        if (cg) {
+        if (cg && c.cg_need_enter) {
                 r = berth_cgroup_enter(cg, pid, err);
                 if (r < 0)
                         goto kill_out;

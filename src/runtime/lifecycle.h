@@ -122,6 +122,10 @@ struct berth_proc_cfg {
         int exec_listen_fd;    /* create: the start socket; -1 when released by sync */
         int start_conn;        /* child: `start`'s connection, or -1 */
         int console_fd;        /* connected console socket, or -1 */
+        int *cg_fds;           /* v1: `tasks` fds the child writes "0" to */
+        size_t n_cg_fds;
+        int cg_dirfd;          /* v2: clone3(CLONE_INTO_CGROUP) target, or -1 */
+        bool cg_need_enter;    /* set by spawn: the parent must move the child */
         int preserve_fds;
 };
 void berth_proc_cfg_clear(struct berth_proc_cfg *c);

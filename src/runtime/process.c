@@ -25,6 +25,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
 #include "runtime/rootfs.h"
 #include "runtime/security.h"
@@ -61,6 +62,15 @@ void berth_proc_cfg_clear(struct berth_proc_cfg *c)
                 if (c->ns_fds[i] >= 0)
                         close(c->ns_fds[i]);
         c->n_ns = 0;
+        for (size_t i = 0; i < c->n_cg_fds; i++)
+                if (c->cg_fds[i] >= 0)
+                        close(c->cg_fds[i]);
+        free(c->cg_fds);
+        c->cg_fds = NULL;
+        c->n_cg_fds = 0;
+        if (c->cg_dirfd >= 0)
+                close(c->cg_dirfd);
+        c->cg_dirfd = -1;
 }
 
 int berth_proc_cfg_parse_process(struct berth_proc_cfg *c, json_object *process,
@@ -341,6 +351,12 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
         int sync_fd = c->sync_fd;
 
         close(parent_fd);
+        /* Into the cgroup first, by ourselves: no global lock (see cgroup.h). */
+        if (berth_cgroup_attach_self(c->cg_fds, c->n_cg_fds) < 0) {
+                berth_fail_errno(&e, "join the container's cgroup");
+                child_fail(sync_fd, e);
+        }
+        c->n_cg_fds = 0;
         /* Until execve, /proc/self/exe of this process is the runtime binary:
          * nothing in the container may open it (CVE-2019-5736). */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
@@ -526,8 +542,9 @@ int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pi
                      int *ret_pidfd, berth_error **err)
 {
         int pidfd = -1;
+        unsigned long flags = (c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD;
         struct clone_args args = {
-                .flags = (c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD,
+                .flags = flags,
                 .pidfd = (uint64_t)(uintptr_t)&pidfd,
                 .exit_signal = SIGCHLD,
         };
@@ -539,12 +556,25 @@ int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pi
                     setns(c->ns_fds[i], CLONE_NEWPID) < 0)
                         return berth_fail_errno(err, "join the pid namespace");
 
+        c->cg_need_enter = false;
+        if (c->cg_dirfd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t)c->cg_dirfd;
+        }
         pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && c->cg_dirfd >= 0 && errno != ENOMEM && errno != EAGAIN) {
+                /* Not a cgroup we can be born into: join it the slow way. */
+                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                c->cg_need_enter = true;
+                pid = syscall(SYS_clone3, &args, sizeof(args));
+        }
         if (pid < 0 && errno == ENOSYS) {
-                pid = syscall(SYS_clone, (c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP) | SIGCHLD,
-                              NULL, NULL, NULL, 0);
+                pid = syscall(SYS_clone, (flags & ~(unsigned long)CLONE_PIDFD) | SIGCHLD, NULL,
+                              NULL, NULL, 0);
                 if (pid > 0)
                         pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+                c->cg_need_enter = c->cg_dirfd >= 0;
         }
         if (pid < 0)
                 return berth_fail_errno(err, "clone the container init");

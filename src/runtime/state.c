@@ -197,7 +197,8 @@ int berth_state_save(const struct berth_state *st, berth_error **err)
                 json_object_object_add(o, "config", json_object_get(st->config));
         if (st->cgroup)
                 json_object_object_add(o, "cgroup", json_object_get(st->cgroup));
-        return berth_json_write_file_atomic(path, o, err);
+        /* Under /run: atomic (rename) but not fsync'd, it dies with the boot. */
+        return berth_json_write_file_replace(path, o, err);
 }
 
 enum berth_status berth_state_status(const struct berth_state *st)

@@ -213,6 +213,11 @@ int berth_open_in_root(int rootfd, const char *path, int flags, mode_t mode, ber
 
 int berth_mkdir_in_root(int rootfd, const char *path, mode_t mode, berth_error **err)
 {
+        /* Most of the time the whole path exists already: one lookup. */
+        int fast = berth_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0, NULL);
+        if (fast >= 0)
+                return fast;
+
         cleanup_free char *buf = xstrdup(path);
         cleanup_close int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
         char *save = NULL;
@@ -340,8 +345,8 @@ ssize_t berth_read_all(int fd, void *buf, size_t len)
         return (ssize_t)got;
 }
 
-int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                            berth_error **err)
+static int write_file_renamed(const char *path, const void *data, size_t len, mode_t mode,
+                              bool durable, berth_error **err)
 {
         cleanup_free char *dir = xstrdup(path);
         char *slash = strrchr(dir, '/');
@@ -367,7 +372,7 @@ int berth_write_file_atomic(const char *path, const void *data, size_t len, mode
                 (void)unlink(tmp);
                 return berth_fail(err, -r, "write `%s`", tmp);
         }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
                 r = errno;
                 (void)unlink(tmp);
                 return berth_fail(err, r, "sync `%s`", tmp);
@@ -377,10 +382,24 @@ int berth_write_file_atomic(const char *path, const void *data, size_t len, mode
                 (void)unlink(tmp);
                 return berth_fail(err, r, "rename `%s` to `%s`", tmp, path);
         }
+        if (!durable)
+                return 0;
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || fsync(dfd) < 0)
                 return berth_fail_errno(err, "sync directory `%s`", dir);
         return 0;
+}
+
+int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                            berth_error **err)
+{
+        return write_file_renamed(path, data, len, mode, true, err);
+}
+
+int berth_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                             berth_error **err)
+{
+        return write_file_renamed(path, data, len, mode, false, err);
 }
 
 int berth_write_file_at(int dirfd, const char *path, const void *data, size_t len, bool create,

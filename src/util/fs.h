@@ -36,6 +36,12 @@ int berth_rm_rf(const char *path, berth_error **err);
 int berth_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                             berth_error **err);
 
+/* Atomic but not durable: temporary file + rename, no fsync. For state that
+ * does not outlive a reboot anyway (the runtime's files under /run): a crash
+ * of the process still never leaves a partial file. */
+int berth_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                             berth_error **err);
+
 /* Plain write (O_WRONLY|O_TRUNC, no create unless CREATE): for kernel files
  * such as cgroup controls, where one write() is the whole update. */
 int berth_write_file_at(int dirfd, const char *path, const void *data, size_t len,

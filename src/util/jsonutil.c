@@ -74,6 +74,13 @@ int berth_json_write_file_atomic(const char *path, json_object *obj, berth_error
         return berth_write_file_atomic(path, s, len, 0600, err);
 }
 
+int berth_json_write_file_replace(const char *path, json_object *obj, berth_error **err)
+{
+        size_t len;
+        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+        return berth_write_file_replace(path, s, len, 0600, err);
+}
+
 json_object *berth_json_get(json_object *obj, const char *key)
 {
         json_object *v = NULL;

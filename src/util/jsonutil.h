@@ -22,8 +22,10 @@ int berth_json_parse(const char *data, size_t len, const char *what, json_object
                      berth_error **err);
 int berth_json_parse_file(const char *path, json_object **ret, berth_error **err);
 
-/* Serialize (compact) and write atomically. */
+/* Serialize (compact) and write atomically (durably), or atomically only
+ * (berth_write_file_replace: for volatile state under /run). */
 int berth_json_write_file_atomic(const char *path, json_object *obj, berth_error **err);
+int berth_json_write_file_replace(const char *path, json_object *obj, berth_error **err);
 
 /* Member lookup: NULL when absent or null. */
 json_object *berth_json_get(json_object *obj, const char *key);
