@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A small JSON Schema validator over json-c; see schema.h.
  *
- * A schema file is parsed once and compiled into a tree of struct node; a
- * "$ref" is resolved on first use, so a config that has no "windows" section
+ * Embedded schemas arrive compiled (schema-internal.h). A schema given as
+ * text is parsed once and compiled into the same tree of nodes; its "$ref"s
+ * are resolved on first use, so a document without a "windows" section
  * never parses config-windows.json. The compiled trees live for the whole
  * process: they are a cache of immutable data derived from the embedded
  * files, guarded by one mutex. */
 #include "runtime/schema.h"
+#include "runtime/schema-internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,94 +27,21 @@
 #define MAX_FRAMES 1024    /* schema frames on one path ($ref chains, allOf...) */
 #define MAX_VALUE_SHOWN 64 /* bytes of a value quoted in a message */
 
-enum {
-        T_NULL = 1 << 0,
-        T_BOOLEAN = 1 << 1,
-        T_OBJECT = 1 << 2,
-        T_ARRAY = 1 << 3,
-        T_NUMBER = 1 << 4,
-        T_STRING = 1 << 5,
-        T_INTEGER = 1 << 6,
-};
-
 static const struct {
         const char *name;
         unsigned bit;
 } type_names[] = {
         /* in the order messages list them */
-        { "string", T_STRING }, { "integer", T_INTEGER }, { "number", T_NUMBER },
-        { "boolean", T_BOOLEAN }, { "object", T_OBJECT }, { "array", T_ARRAY },
-        { "null", T_NULL },
+        { "string", SCHEMA_T_STRING }, { "integer", SCHEMA_T_INTEGER }, { "number", SCHEMA_T_NUMBER },
+        { "boolean", SCHEMA_T_BOOLEAN }, { "object", SCHEMA_T_OBJECT }, { "array", SCHEMA_T_ARRAY },
+        { "null", SCHEMA_T_NULL },
 };
 
-/* A JSON number, exactly: negative integers as int64, others as uint64. */
-enum num_kind { NUM_NEG, NUM_POS, NUM_DOUBLE };
-struct num {
-        enum num_kind kind;
-        int64_t i;
-        uint64_t u;
-        double d;
-};
-
-struct sfile;
-struct node;
-
-struct prop {
-        const char *name;
-        struct node *schema;
-};
-
-struct pprop {
-        const char *source;
-        regex_t re;
-        struct node *schema;
-};
-
-struct node {
-        struct sfile *file; /* where relative "$ref"s resolve */
-        bool is_false;      /* the boolean schema false */
-        unsigned types;     /* 0: any type */
-
-        const char *ref;   /* "$ref" as written; the rest is then ignored */
-        struct node *target;
-
-        struct prop *props; /* sorted by name */
-        size_t n_props;
-        const char **required;
-        size_t n_required;
-        struct node *additional; /* additionalProperties as a schema */
-        bool no_additional;      /* additionalProperties: false */
-        struct pprop *pprops;
-        size_t n_pprops;
-        int64_t min_props, max_props;
-
-        struct node *items; /* one schema for every item */
-        struct node **tuple;
-        size_t n_tuple;
-        struct node *additional_items;
-        bool no_additional_items;
-        int64_t min_items, max_items;
-        bool unique;
-
-        const char *pattern_source;
-        regex_t *pattern;
-        int64_t min_len, max_len;
-
-        bool has_min, has_max, excl_min, excl_max;
-        struct num min, max;
-
-        json_object *enum_values; /* borrowed from the schema document */
-        json_object *const_value;
-        bool has_const;
-
-        struct node **all_of, **any_of, **one_of;
-        size_t n_all_of, n_any_of, n_one_of;
-        struct node *not_;
-};
+typedef struct berth_schema_node node_t;
 
 struct refcache {
         char *pointer;
-        struct node *node;
+        node_t *node;
 };
 
 struct sfile {
@@ -129,46 +58,46 @@ static size_t n_loaded;
 
 /* ---- numbers ---------------------------------------------------------- */
 
-static struct num num_of(json_object *o)
+static struct berth_schema_num num_of(json_object *o)
 {
-        struct num n = { 0 };
+        struct berth_schema_num n = { 0 };
         if (json_object_get_type(o) == json_type_double) {
-                n.kind = NUM_DOUBLE;
+                n.kind = SCHEMA_NUM_DOUBLE;
                 n.d = json_object_get_double(o);
                 return n;
         }
         n.i = json_object_get_int64(o);
         if (n.i < 0) {
-                n.kind = NUM_NEG;
+                n.kind = SCHEMA_NUM_NEG;
         } else {
-                n.kind = NUM_POS;
+                n.kind = SCHEMA_NUM_POS;
                 n.u = json_object_get_uint64(o);
         }
         return n;
 }
 
-static long double num_ld(const struct num *n)
+static long double num_ld(const struct berth_schema_num *n)
 {
         switch (n->kind) {
-        case NUM_NEG:
+        case SCHEMA_NUM_NEG:
                 return (long double)n->i;
-        case NUM_POS:
+        case SCHEMA_NUM_POS:
                 return (long double)n->u;
-        case NUM_DOUBLE:
+        case SCHEMA_NUM_DOUBLE:
                 return n->d;
         }
         return 0;
 }
 
-static int num_cmp(const struct num *a, const struct num *b)
+static int num_cmp(const struct berth_schema_num *a, const struct berth_schema_num *b)
 {
-        if (a->kind == NUM_DOUBLE || b->kind == NUM_DOUBLE) {
+        if (a->kind == SCHEMA_NUM_DOUBLE || b->kind == SCHEMA_NUM_DOUBLE) {
                 long double x = num_ld(a), y = num_ld(b);
                 return x < y ? -1 : x > y ? 1 : 0;
         }
         if (a->kind != b->kind)
-                return a->kind == NUM_NEG ? -1 : 1;
-        if (a->kind == NUM_NEG)
+                return a->kind == SCHEMA_NUM_NEG ? -1 : 1;
+        if (a->kind == SCHEMA_NUM_NEG)
                 return a->i < b->i ? -1 : a->i > b->i ? 1 : 0;
         return a->u < b->u ? -1 : a->u > b->u ? 1 : 0;
 }
@@ -339,48 +268,61 @@ fail:
         return NULL;
 }
 
-static int compile_regex(regex_t *re, const char *source, const char *file, berth_error **err)
+/* The compiled form of SOURCE, compiled once into *SLOT; NULL with *RET_MSG
+ * set when the schema's expression cannot be used. */
+static regex_t *regex_for(regex_t **slot, const char *source, char **ret_msg)
 {
-        cleanup_free char *ere = pcre_to_ere(source);
+        cleanup_free char *ere = NULL;
+        regex_t *re;
         int r;
-        if (ere == NULL)
-                return berth_fail(err, EIO, "schema `%s`: unsupported regular expression `%s`",
-                                  file, source);
+
+        if (*slot != NULL)
+                return *slot;
+        ere = pcre_to_ere(source);
+        if (ere == NULL) {
+                *ret_msg = xasprintf("schema: unsupported regular expression `%s`", source);
+                return NULL;
+        }
+        re = xmalloc(sizeof(*re));
         r = regcomp(re, ere, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 char buf[128];
                 (void)regerror(r, re, buf, sizeof(buf));
-                return berth_fail(err, EIO, "schema `%s`: regular expression `%s`: %s", file,
-                                  source, buf);
+                free(re);
+                *ret_msg = xasprintf("schema: regular expression `%s`: %s", source, buf);
+                return NULL;
         }
-        return 0;
+        *slot = re;
+        return re;
 }
 
 /* ---- compiling -------------------------------------------------------- */
 
-static struct node *compile(struct sfile *f, json_object *s, berth_error **err);
+static node_t *compile(struct sfile *f, json_object *s, berth_error **err);
 
-static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_error **err);
+static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error **err);
 
-static int compile_list(struct sfile *f, json_object *arr, const char *kw, struct node ***ret,
-                        size_t *ret_n, berth_error **err)
+static int compile_list(struct sfile *f, json_object *arr, const char *kw,
+                        node_t *const **ret, size_t *ret_n, berth_error **err)
 {
+        node_t **list;
         size_t len;
         if (!json_object_is_type(arr, json_type_array))
                 return berth_fail(err, EIO, "schema `%s`: `%s` is not an array", f->src->name,
                                   kw);
         len = json_object_array_length(arr);
-        *ret = xcalloc(len ? len : 1, sizeof(struct node *));
+        list = xcalloc(len ? len : 1, sizeof(node_t *));
+        *ret = list;
         *ret_n = len;
         for (size_t i = 0; i < len; i++) {
-                (*ret)[i] = compile(f, json_object_array_get_idx(arr, i), err);
-                if ((*ret)[i] == NULL)
+                list[i] = compile(f, json_object_array_get_idx(arr, i), err);
+                if (list[i] == NULL)
                         return -EIO;
         }
         return 0;
 }
 
-static int compile_num(struct sfile *f, json_object *v, const char *kw, struct num *ret,
+static int compile_num(struct sfile *f, json_object *v, const char *kw, struct berth_schema_num *ret,
                        berth_error **err)
 {
         if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
@@ -399,7 +341,7 @@ static int64_t count_of(json_object *v)
 
 static int prop_cmp(const void *a, const void *b)
 {
-        return strcmp(((const struct prop *)a)->name, ((const struct prop *)b)->name);
+        return strcmp(((const struct berth_schema_prop *)a)->name, ((const struct berth_schema_prop *)b)->name);
 }
 
 static unsigned type_bit(const char *name)
@@ -410,7 +352,7 @@ static unsigned type_bit(const char *name)
         return 0;
 }
 
-static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_error **err)
+static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error **err)
 {
         const char *fname = f->src->name;
         json_object *v;
@@ -459,28 +401,32 @@ static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_e
 
         if (json_object_object_get_ex(s, "properties", &v)) {
                 size_t i = 0;
+                struct berth_schema_prop *props;
                 if (!json_object_is_type(v, json_type_object))
                         return berth_fail(err, EIO, "schema `%s`: bad `properties`", fname);
                 n->n_props = (size_t)json_object_object_length(v);
-                n->props = xcalloc(n->n_props ? n->n_props : 1, sizeof(struct prop));
+                props = xcalloc(n->n_props ? n->n_props : 1, sizeof(struct berth_schema_prop));
+                n->props = props;
                 json_object_object_foreach(v, pkey, pval)
                 {
-                        n->props[i].name = pkey;
-                        n->props[i].schema = compile(f, pval, err);
-                        if (n->props[i].schema == NULL)
+                        props[i].name = pkey;
+                        props[i].schema = compile(f, pval, err);
+                        if (props[i].schema == NULL)
                                 return -EIO;
                         i++;
                 }
-                qsort(n->props, n->n_props, sizeof(struct prop), prop_cmp);
+                qsort(props, n->n_props, sizeof(struct berth_schema_prop), prop_cmp);
         }
         if (json_object_object_get_ex(s, "required", &v)) {
                 if (!json_object_is_type(v, json_type_array))
                         return berth_fail(err, EIO, "schema `%s`: bad `required`", fname);
+                const char **required;
                 n->n_required = json_object_array_length(v);
-                n->required = xcalloc(n->n_required ? n->n_required : 1, sizeof(char *));
+                required = xcalloc(n->n_required ? n->n_required : 1, sizeof(char *));
+                n->required = required;
                 for (size_t i = 0; i < n->n_required; i++) {
-                        n->required[i] = json_object_get_string(json_object_array_get_idx(v, i));
-                        if (n->required[i] == NULL)
+                        required[i] = json_object_get_string(json_object_array_get_idx(v, i));
+                        if (required[i] == NULL)
                                 return berth_fail(err, EIO, "schema `%s`: bad `required`",
                                                   fname);
                 }
@@ -500,12 +446,9 @@ static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_e
                         return berth_fail(err, EIO, "schema `%s`: bad `patternProperties`",
                                           fname);
                 n->pprops = xcalloc((size_t)json_object_object_length(v) + 1,
-                                    sizeof(struct pprop));
+                                    sizeof(struct berth_schema_pprop));
                 json_object_object_foreach(v, pkey, pval)
                 {
-                        r = compile_regex(&n->pprops[i].re, pkey, fname, err);
-                        if (r < 0)
-                                return r;
                         n->pprops[i].source = pkey;
                         n->n_pprops = ++i;
                         n->pprops[i - 1].schema = compile(f, pval, err);
@@ -549,13 +492,6 @@ static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_e
                 n->pattern_source = json_object_get_string(v);
                 if (n->pattern_source == NULL)
                         return berth_fail(err, EIO, "schema `%s`: bad `pattern`", fname);
-                n->pattern = xmalloc(sizeof(regex_t));
-                r = compile_regex(n->pattern, n->pattern_source, fname, err);
-                if (r < 0) {
-                        free(n->pattern);
-                        n->pattern = NULL;
-                        return r;
-                }
         }
         if (json_object_object_get_ex(s, "minLength", &v))
                 n->min_len = count_of(v);
@@ -631,9 +567,9 @@ static int compile_into(struct sfile *f, struct node *n, json_object *s, berth_e
 
 /* Compiled nodes are never freed (see the top of the file); on a compile
  * error the half-built node is simply left behind with the file. */
-static struct node *compile(struct sfile *f, json_object *s, berth_error **err)
+static node_t *compile(struct sfile *f, json_object *s, berth_error **err)
 {
-        struct node *n = xmalloc0(sizeof(*n));
+        node_t *n = xmalloc0(sizeof(*n));
         if (compile_into(f, n, s, err) < 0)
                 return NULL;
         return n;
@@ -716,10 +652,10 @@ static json_object *pointer_get(json_object *doc, const char *pointer)
 }
 
 /* The compiled schema at FILE#POINTER, compiled on first use. */
-static struct node *node_at(struct sfile *f, const char *pointer, berth_error **err)
+static node_t *node_at(struct sfile *f, const char *pointer, berth_error **err)
 {
         json_object *s;
-        struct node *n;
+        node_t *n;
 
         for (size_t i = 0; i < f->n_refs; i++)
                 if (strcmp(f->refs[i].pointer, pointer) == 0)
@@ -742,7 +678,7 @@ static struct node *node_at(struct sfile *f, const char *pointer, berth_error **
         return n;
 }
 
-static struct node *resolve_ref(struct node *n, berth_error **err)
+static node_t *resolve_ref(node_t *n, berth_error **err)
 {
         const char *hash, *slash;
         struct sfile *f = n->file;
@@ -852,19 +788,19 @@ static unsigned type_of(json_object *v)
 {
         switch (json_object_get_type(v)) {
         case json_type_null:
-                return T_NULL;
+                return SCHEMA_T_NULL;
         case json_type_boolean:
-                return T_BOOLEAN;
+                return SCHEMA_T_BOOLEAN;
         case json_type_double:
-                return T_NUMBER;
+                return SCHEMA_T_NUMBER;
         case json_type_int:
-                return T_INTEGER | T_NUMBER;
+                return SCHEMA_T_INTEGER | SCHEMA_T_NUMBER;
         case json_type_object:
-                return T_OBJECT;
+                return SCHEMA_T_OBJECT;
         case json_type_array:
-                return T_ARRAY;
+                return SCHEMA_T_ARRAY;
         case json_type_string:
-                return T_STRING;
+                return SCHEMA_T_STRING;
         }
         return 0;
 }
@@ -879,7 +815,7 @@ static char *types_text(unsigned types)
                 if (!(types & type_names[i].bit))
                         continue;
                 /* "integer or number" says no more than "number". */
-                if (type_names[i].bit == T_INTEGER && (types & T_NUMBER))
+                if (type_names[i].bit == SCHEMA_T_INTEGER && (types & SCHEMA_T_NUMBER))
                         continue;
                 if (!first)
                         buf_add(&buf, &len, &cap, " or ");
@@ -898,7 +834,7 @@ static size_t utf8_length(const char *s, size_t n)
         return count;
 }
 
-static int validate(struct vctx *c, struct node *n, json_object *v);
+static int validate(struct vctx *c, node_t *n, json_object *v);
 
 static int push_key(struct vctx *c, const char *key)
 {
@@ -920,14 +856,14 @@ static int push_index(struct vctx *c, size_t index)
         return 0;
 }
 
-static int validate_child(struct vctx *c, struct node *n, json_object *v)
+static int validate_child(struct vctx *c, node_t *n, json_object *v)
 {
         int r = validate(c, n, v);
         c->depth--;
         return r;
 }
 
-static int validate_object(struct vctx *c, struct node *n, json_object *v)
+static int validate_object(struct vctx *c, node_t *n, json_object *v)
 {
         int64_t count;
 
@@ -945,18 +881,25 @@ static int validate_object(struct vctx *c, struct node *n, json_object *v)
 
         json_object_object_foreach(v, key, val)
         {
-                struct prop want = { .name = key }, *p = NULL;
+                struct berth_schema_prop want = { .name = key }, *p = NULL;
                 bool matched = false;
 
                 if (n->n_props > 0)
-                        p = bsearch(&want, n->props, n->n_props, sizeof(struct prop), prop_cmp);
+                        p = bsearch(&want, n->props, n->n_props, sizeof(struct berth_schema_prop), prop_cmp);
                 if (p != NULL) {
                         matched = true;
                         if (push_key(c, key) < 0 || validate_child(c, p->schema, val) < 0)
                                 return -1;
                 }
                 for (size_t i = 0; i < n->n_pprops; i++) {
-                        if (regexec(&n->pprops[i].re, key, 0, NULL, 0) != 0)
+                        char *msg = NULL;
+                        regex_t *re = regex_for(&n->pprops[i].re, n->pprops[i].source, &msg);
+                        if (re == NULL) {
+                                vfail(c, EIO, "%s", msg);
+                                free(msg);
+                                return -1;
+                        }
+                        if (regexec(re, key, 0, NULL, 0) != 0)
                                 continue;
                         matched = true;
                         if (push_key(c, key) < 0 ||
@@ -974,7 +917,7 @@ static int validate_object(struct vctx *c, struct node *n, json_object *v)
         return 0;
 }
 
-static int validate_array(struct vctx *c, struct node *n, json_object *v)
+static int validate_array(struct vctx *c, node_t *n, json_object *v)
 {
         size_t len = json_object_array_length(v);
 
@@ -986,7 +929,7 @@ static int validate_array(struct vctx *c, struct node *n, json_object *v)
                              len, n->max_items);
         for (size_t i = 0; i < len; i++) {
                 json_object *item = json_object_array_get_idx(v, i);
-                struct node *s = n->items;
+                node_t *s = n->items;
                 if (n->tuple != NULL) {
                         if (i < n->n_tuple) {
                                 s = n->tuple[i];
@@ -1018,7 +961,7 @@ static int validate_array(struct vctx *c, struct node *n, json_object *v)
         return 0;
 }
 
-static int validate_string(struct vctx *c, struct node *n, json_object *v)
+static int validate_string(struct vctx *c, node_t *n, json_object *v)
 {
         const char *s = json_object_get_string(v);
         size_t len = (size_t)json_object_get_string_len(v);
@@ -1036,25 +979,35 @@ static int validate_string(struct vctx *c, struct node *n, json_object *v)
                                      shown, n->max_len);
                 }
         }
-        if (n->pattern != NULL && (strlen(s) != len || regexec(n->pattern, s, 0, NULL, 0) != 0)) {
-                cleanup_free char *shown = show(v);
+        if (n->pattern_source != NULL) {
+                char *msg = NULL;
+                regex_t *re = regex_for(&n->pattern, n->pattern_source, &msg);
+                cleanup_free char *shown = NULL;
+                if (re == NULL) {
+                        vfail(c, EIO, "%s", msg);
+                        free(msg);
+                        return -1;
+                }
+                if (strlen(s) == len && regexec(re, s, 0, NULL, 0) == 0)
+                        return 0;
+                shown = show(v);
                 return vfail(c, EINVAL, "%s does not match the pattern `%s`", shown,
                              n->pattern_source);
         }
         return 0;
 }
 
-static int validate_number(struct vctx *c, struct node *n, json_object *v)
+static int validate_number(struct vctx *c, node_t *n, json_object *v)
 {
-        struct num x = num_of(v);
+        struct berth_schema_num x = num_of(v);
         if (n->has_min) {
                 int cmp = num_cmp(&x, &n->min);
                 if (cmp < 0 || (cmp == 0 && n->excl_min)) {
                         cleanup_free char *shown = show(v);
-                        if (n->min.kind == NUM_DOUBLE)
+                        if (n->min.kind == SCHEMA_NUM_DOUBLE)
                                 return vfail(c, EINVAL, "%s is less than the minimum %g", shown,
                                              n->min.d);
-                        if (n->min.kind == NUM_NEG)
+                        if (n->min.kind == SCHEMA_NUM_NEG)
                                 return vfail(c, EINVAL, "%s is %s the minimum %" PRId64, shown,
                                              cmp < 0 ? "less than" : "not greater than",
                                              n->min.i);
@@ -1066,10 +1019,10 @@ static int validate_number(struct vctx *c, struct node *n, json_object *v)
                 int cmp = num_cmp(&x, &n->max);
                 if (cmp > 0 || (cmp == 0 && n->excl_max)) {
                         cleanup_free char *shown = show(v);
-                        if (n->max.kind == NUM_DOUBLE)
+                        if (n->max.kind == SCHEMA_NUM_DOUBLE)
                                 return vfail(c, EINVAL, "%s is greater than the maximum %g",
                                              shown, n->max.d);
-                        if (n->max.kind == NUM_NEG)
+                        if (n->max.kind == SCHEMA_NUM_NEG)
                                 return vfail(c, EINVAL, "%s is %s the maximum %" PRId64, shown,
                                              cmp > 0 ? "greater than" : "not less than",
                                              n->max.i);
@@ -1080,7 +1033,15 @@ static int validate_number(struct vctx *c, struct node *n, json_object *v)
         return 0;
 }
 
-static int validate_enum(struct vctx *c, struct node *n, json_object *v)
+/* "enum" and "const" of a schema compiled at build time are JSON text. */
+static json_object *materialize(json_object **slot, const char *text)
+{
+        if (*slot == NULL && text != NULL)
+                *slot = json_tokener_parse(text);
+        return *slot;
+}
+
+static int validate_enum(struct vctx *c, node_t *n, json_object *v)
 {
         size_t len = json_object_array_length(n->enum_values), blen = 0, cap = 128;
         cleanup_free char *list = xmalloc(cap);
@@ -1105,7 +1066,7 @@ static int validate_enum(struct vctx *c, struct node *n, json_object *v)
 /* Try each alternative; keep the failure that got deepest into the
  * document, which is usually the one the author meant. Returns the number
  * of alternatives that matched (up to 2 when STOP_AT is 2). */
-static int try_alternatives(struct vctx *c, struct node **alts, size_t n, json_object *v,
+static int try_alternatives(struct vctx *c, node_t *const *alts, size_t n, json_object *v,
                             int stop_at, char **best, int *best_depth, int *best_status)
 {
         int matched = 0;
@@ -1135,7 +1096,7 @@ static int try_alternatives(struct vctx *c, struct node **alts, size_t n, json_o
         return matched;
 }
 
-static int validate_combinators(struct vctx *c, struct node *n, json_object *v)
+static int validate_combinators(struct vctx *c, node_t *n, json_object *v)
 {
         for (size_t i = 0; i < n->n_all_of; i++)
                 if (validate(c, n->all_of[i], v) < 0)
@@ -1197,7 +1158,7 @@ static int validate_combinators(struct vctx *c, struct node *n, json_object *v)
         return 0;
 }
 
-static int validate(struct vctx *c, struct node *n, json_object *v)
+static int validate(struct vctx *c, node_t *n, json_object *v)
 {
         unsigned t;
         int r = -1;
@@ -1208,7 +1169,7 @@ static int validate(struct vctx *c, struct node *n, json_object *v)
                 return vfail(c, EIO, "schema nesting too deep (a `$ref` loop?)");
         }
         while (n->ref != NULL) {
-                struct node *target = resolve_ref(n, &e);
+                node_t *target = resolve_ref(n, &e);
                 if (target == NULL) {
                         vfail(c, EIO, "%s", e->msg);
                         berth_error_free(e);
@@ -1229,21 +1190,29 @@ static int validate(struct vctx *c, struct node *n, json_object *v)
                 vfail(c, EINVAL, "%s is not of type %s", shown, want);
                 goto out;
         }
+        if (n->enum_text != NULL && materialize(&n->enum_values, n->enum_text) == NULL) {
+                vfail(c, EIO, "schema: bad `enum`");
+                goto out;
+        }
         if (n->enum_values != NULL && validate_enum(c, n, v) < 0)
                 goto out;
+        if (n->const_text != NULL && materialize(&n->const_value, n->const_text) == NULL) {
+                vfail(c, EIO, "schema: bad `const`");
+                goto out;
+        }
         if (n->has_const && !json_object_equal(v, n->const_value)) {
                 cleanup_free char *shown = show(v);
                 cleanup_free char *want = show(n->const_value);
                 vfail(c, EINVAL, "%s is not %s", shown, want);
                 goto out;
         }
-        if ((t & T_OBJECT) && validate_object(c, n, v) < 0)
+        if ((t & SCHEMA_T_OBJECT) && validate_object(c, n, v) < 0)
                 goto out;
-        if ((t & T_ARRAY) && validate_array(c, n, v) < 0)
+        if ((t & SCHEMA_T_ARRAY) && validate_array(c, n, v) < 0)
                 goto out;
-        if ((t & T_STRING) && validate_string(c, n, v) < 0)
+        if ((t & SCHEMA_T_STRING) && validate_string(c, n, v) < 0)
                 goto out;
-        if ((t & T_NUMBER) && validate_number(c, n, v) < 0)
+        if ((t & SCHEMA_T_NUMBER) && validate_number(c, n, v) < 0)
                 goto out;
         if (validate_combinators(c, n, v) < 0)
                 goto out;
@@ -1270,12 +1239,17 @@ int berth_schema_validate_in(const struct berth_schema_set *set, const char *sch
 {
         struct vctx *c;
         struct sfile *f;
-        struct node *root;
+        node_t *root = NULL;
         int r = 0;
 
+        for (size_t i = 0; i < set->n_files; i++)
+                if (strcmp(set->files[i].name, schema_file) == 0)
+                        root = set->files[i].root;
         pthread_mutex_lock(&schema_lock);
-        f = load_file(set, schema_file, err);
-        root = f ? node_at(f, "", err) : NULL;
+        if (root == NULL) {
+                f = load_file(set, schema_file, err);
+                root = f ? node_at(f, "", err) : NULL;
+        }
         if (root == NULL) {
                 pthread_mutex_unlock(&schema_lock);
                 return berth_error_prefix(err, err && *err ? -berth_error_status(*err) : -EIO,

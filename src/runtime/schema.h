@@ -3,10 +3,11 @@
  * keywords that are cheap to support) over json-c documents.
  *
  * Schemas come from sets of files embedded in the binary at build time
- * (scripts/embed-schemas.py); "$ref"s between files of one set are resolved
- * by file name ("defs.json#/definitions/uint32"). Each file is parsed and
- * compiled once per process, on first use, and compiled regular expressions
- * are kept with the compiled schema. The caches are protected by a mutex, so
+ * (scripts/embed-schemas.py), which compiles them into C data: a process
+ * parses no schema. "$ref"s between files of one set are resolved by file
+ * name ("defs.json#/definitions/uint32"). A set given only as JSON text is
+ * parsed and compiled once per process, on first use. Regular expressions
+ * are compiled on first use and kept with the compiled schema. The caches are protected by a mutex, so
  * validation may run from several threads. */
 #ifndef BERTH_RUNTIME_SCHEMA_H
 #define BERTH_RUNTIME_SCHEMA_H
@@ -16,10 +17,15 @@
 
 #include "util/error.h"
 
+struct berth_schema_node;
+
 struct berth_schema_file {
         const char *name; /* base name, e.g. "config-schema.json" */
         const char *data; /* the JSON text */
         size_t len;
+        /* The document compiled at build time, or NULL: then DATA is parsed
+         * and compiled on first use. */
+        struct berth_schema_node *root;
 };
 
 /* A set of schema files that refer to each other. Sets are static data
