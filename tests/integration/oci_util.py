@@ -141,7 +141,7 @@ class Bundle:
         """Set the process to `sh -c SCRIPT`."""
         self.args = ["sh", "-c", script]
 
-    def rt(self, *args, timeout=30, log=None, global_args=(), stdin=None, pass_fds=(),
+    def rt(self, *args, timeout=15, log=None, global_args=(), stdin=None, pass_fds=(),
            env=None):
         self._n += 1
         outp = os.path.join(self.dir, f"cmd{self._n}.out")
