@@ -500,54 +500,50 @@ static void test_example(void **state)
 
 /* ---- the validator itself, on a small schema set -------------------------- */
 
-static const char t_main[] =
-        "{\"definitions\": {\"node\": {\"type\": \"object\", \"required\": [\"v\"],"
-        "  \"properties\": {\"v\": {\"type\": [\"integer\", \"null\"]},"
-        "    \"kids\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/definitions/node\"}}},"
-        "  \"additionalProperties\": false}},"
-        " \"type\": \"object\","
-        " \"properties\": {"
-        "  \"tree\": {\"$ref\": \"#/definitions/node\"},"
-        "  \"one\": {\"oneOf\": [{\"type\": \"string\"}, {\"type\": \"string\", \"minLength\": 2}]},"
-        "  \"notneg\": {\"not\": {\"type\": \"number\", \"maximum\": 0}},"
-        "  \"k\": {\"const\": \"fixed\"},"
-        "  \"set\": {\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 3},"
-        "  \"name\": {\"type\": \"string\", \"minLength\": 2, \"maxLength\": 3},"
-        "  \"num\": {\"type\": \"number\", \"exclusiveMinimum\": true, \"minimum\": 0.5},"
-        "  \"pct\": {\"$ref\": \"other.json#/definitions/pct\"},"
-        "  \"never\": false,"
-        "  \"word\": {\"type\": \"string\", \"pattern\": \"^\\\\w+\\\\.\\\\d$\"}"
-        " }}";
-static const char t_other[] =
-        "{\"definitions\": {\"pct\": {\"type\": \"integer\", \"minimum\": 0, \"maximum\": 100}}}";
-static const struct berth_schema_file t_files[] = {
-        { "main.json", t_main, sizeof(t_main) - 1 },
-        { "other.json", t_other, sizeof(t_other) - 1 },
-};
-static const struct berth_schema_set t_set = { "test", t_files, 2 };
+/* test-schemas/{main,other}.json, compiled at build time... */
+extern const struct berth_schema_set berth_test_schemas;
 
-static void expect_t(const char *doc_text, const char *want)
+/* ... and the same text compiled at run time. */
+static struct berth_schema_file t_files[2];
+static const struct berth_schema_set t_set = { "test-runtime", t_files, 2 };
+
+static void expect_one(const struct berth_schema_set *set, const char *doc_text,
+                       const char *want)
 {
         cleanup_json json_object *doc = parse(doc_text);
         cleanup_error berth_error *err = NULL;
-        int r = berth_schema_validate_in(&t_set, "main.json", doc, "doc", &err);
+        int r = berth_schema_validate_in(set, "main.json", doc, "doc", &err);
         if (want == NULL) {
                 if (r != 0) {
-                        print_error("refused %s: %s\n", doc_text, err->msg);
+                        print_error("%s: refused %s: %s\n", set->name, doc_text, err->msg);
                         fail();
                 }
                 return;
         }
         if (r == 0) {
-                print_error("accepted %s\n", doc_text);
+                print_error("%s: accepted %s\n", set->name, doc_text);
                 fail();
         }
         assert_int_equal(r, -EINVAL);
         assert_int_equal(err->status, EINVAL);
         if (strcmp(err->msg, want) != 0) {
-                print_error("got  %s\nwant %s\n", err->msg, want);
+                print_error("%s: got  %s\nwant %s\n", set->name, err->msg, want);
                 fail();
         }
+}
+
+static void expect_t(const char *doc_text, const char *want)
+{
+        if (t_files[0].name == NULL) {
+                assert_int_equal(berth_test_schemas.n_files, 2);
+                for (size_t i = 0; i < 2; i++) {
+                        t_files[i] = berth_test_schemas.files[i];
+                        assert_non_null(t_files[i].root);
+                        t_files[i].root = NULL;
+                }
+        }
+        expect_one(&berth_test_schemas, doc_text, want);
+        expect_one(&t_set, doc_text, want);
 }
 
 static void test_validator_keywords(void **state)
@@ -584,6 +580,23 @@ static void test_validator_keywords(void **state)
         expect_t("{\"word\": \"a-b.7\"}",
                  "doc: `word`: \"a-b.7\" does not match the pattern `^\\w+\\.\\d$`");
         expect_t("\"x\"", "doc: \"x\" is not of type object");
+        expect_t("{\"pair\": [\"a\", 1]}", NULL);
+        expect_t("{\"pair\": [\"a\", \"b\"]}", "doc: `pair[1]`: \"b\" is not of type integer");
+        expect_t("{\"pair\": [\"a\", 1, 2]}",
+                 "doc: `pair`: array has 3 items, more than the 2 allowed");
+        expect_t("{\"labels\": {\"x-a\": \"s\", \"other\": true}}", NULL);
+        expect_t("{\"labels\": {\"x-a\": 1}}", "doc: `labels.x-a`: 1 is not of type string");
+        expect_t("{\"labels\": {\"y\": \"s\"}}", "doc: `labels.y`: \"s\" is not of type boolean");
+        expect_t("{\"labels\": {}}", "doc: `labels`: object has 0 properties, fewer than 1");
+        expect_t("{\"big\": -9223372036854775808}", NULL);
+        expect_t("{\"big\": 18446744073709551614}", NULL);
+        expect_t("{\"big\": 18446744073709551615}",
+                 "doc: `big`: 18446744073709551615 is not less than the maximum "
+                 "18446744073709551615");
+        expect_t("{\"both\": 15}", NULL);
+        expect_t("{\"both\": 150}", NULL);
+        expect_t("{\"both\": 5}", "doc: `both`: 5 is less than the minimum 10");
+        expect_t("{\"both\": 50}", "doc: `both`: 50 is greater than the maximum 20");
 }
 
 /* A typical config validates in well under 100 µs once the schemas are
