@@ -550,11 +550,22 @@ int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pi
         };
         long pid;
 
-        /* Join a pid namespace by path: it applies to our children. */
-        for (size_t i = 0; i < c->n_ns; i++)
-                if (c->ns_types[i] == CLONE_NEWPID && c->ns_fds[i] >= 0 &&
-                    setns(c->ns_fds[i], CLONE_NEWPID) < 0)
+        /* Join a pid namespace by path: it applies to our children only, and
+         * only to this one: we step back right after the clone, so that no
+         * later child of ours (a hook, a sanitizer's helper thread, the next
+         * container of a daemon) is born inside the container. */
+        cleanup_close int own_pidns = -1;
+        for (size_t i = 0; i < c->n_ns; i++) {
+                if (c->ns_types[i] != CLONE_NEWPID || c->ns_fds[i] < 0)
+                        continue;
+                if (own_pidns < 0) {
+                        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                        if (own_pidns < 0)
+                                return berth_fail_errno(err, "open `/proc/self/ns/pid`");
+                }
+                if (setns(c->ns_fds[i], CLONE_NEWPID) < 0)
                         return berth_fail_errno(err, "join the pid namespace");
+        }
 
         c->cg_need_enter = false;
         if (c->cg_dirfd >= 0) {
@@ -576,10 +587,18 @@ int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pi
                         pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
                 c->cg_need_enter = c->cg_dirfd >= 0;
         }
-        if (pid < 0)
-                return berth_fail_errno(err, "clone the container init");
         if (pid == 0)
                 run_child(c, parent_sync_fd);
+        if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
+                int e = errno;
+                if (pid > 0) {
+                        (void)kill((pid_t)pid, SIGKILL);
+                        (void)waitpid((pid_t)pid, NULL, 0);
+                }
+                return berth_fail(err, e, "return to our own pid namespace");
+        }
+        if (pid < 0)
+                return berth_fail_errno(err, "clone the container init");
         if (pidfd >= 0)
                 (void)fcntl(pidfd, F_SETFD, FD_CLOEXEC);
         *ret_pid = (pid_t)pid;
