@@ -283,7 +283,7 @@ static char *resolve_rootfs(const char *bundle, json_object *config)
  * instead of the exec socket). On success the state is saved as created. */
 static int do_create(const struct berth_runtime *rt, const struct berth_create_opts *o,
                      bool for_run, struct berth_state **ret_st, int *ret_sync, int *ret_pidfd,
-                     berth_error **err)
+                     int *ret_console, berth_error **err)
 {
         cleanup_free char *bundle = NULL;
         cleanup_json json_object *config = NULL;
@@ -294,6 +294,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         cleanup_free char *state_json = NULL;
         struct berth_state *st = NULL;
         int sv[2] = { -1, -1 };
+        int console_ours = -1;
         int r;
 
         r = berth_id_check(o->id, err);
@@ -352,10 +353,14 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 goto out;
         }
         if (c.terminal && o->console_socket == NULL) {
-                r = berth_fail(err, ENOTSUP,
-                               "process.terminal without --console-socket is not supported yet: "
-                               "set \"terminal\": false or pass --console-socket");
-                goto out;
+                /* run in the foreground: the terminal comes back to us. */
+                int pair[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                        r = berth_fail_errno(err, "socketpair");
+                        goto out;
+                }
+                c.console_fd = pair[1];
+                console_ours = pair[0];
         }
 
         /* Claim the id: mkdir is atomic. */
@@ -489,8 +494,12 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 *ret_sync = steal_fd(&sv[0]);
         if (ret_pidfd)
                 *ret_pidfd = steal_fd(&undo.pidfd);
+        if (ret_console)
+                *ret_console = steal_fd(&console_ours);
         r = 0;
 out:
+        if (console_ours >= 0)
+                close(console_ours);
         if (r < 0)
                 berth_error_prefix(err, r, "create container `%s`", o->id);
         berth_state_free(st);
@@ -509,7 +518,7 @@ int berth_container_create(const struct berth_runtime *rt, const struct berth_cr
                            berth_error **err)
 {
         cleanup_state struct berth_state *st = NULL;
-        return do_create(rt, o, false, &st, NULL, NULL, err);
+        return do_create(rt, o, false, &st, NULL, NULL, NULL, err);
 }
 
 static void run_poststart(const struct berth_state *st)
@@ -593,9 +602,11 @@ int berth_container_run(const struct berth_runtime *rt, const struct berth_creat
         cleanup_state struct berth_state *st = NULL;
         cleanup_close int sync_fd = -1;
         cleanup_close int pidfd = -1;
+        cleanup_close int console = -1;
+        cleanup_close int master = -1;
         int r;
 
-        r = do_create(rt, o, true, &st, &sync_fd, &pidfd, err);
+        r = do_create(rt, o, true, &st, &sync_fd, &pidfd, &console, err);
         if (r < 0)
                 return r;
         {
@@ -605,6 +616,8 @@ int berth_container_run(const struct berth_runtime *rt, const struct berth_creat
         }
         if (r >= 0)
                 r = berth_sync_wait_exec(sync_fd, err);
+        if (r >= 0 && console >= 0)
+                r = berth_console_recv_master(console, &master, err);
         if (r < 0) {
                 (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
                 (void)waitpid(st->pid, NULL, 0);
@@ -616,7 +629,10 @@ int berth_container_run(const struct berth_runtime *rt, const struct berth_creat
                 *ret_status = 0;
                 return 0;
         }
-        r = berth_proc_wait(st->pid, pidfd, ret_status, err);
+        if (master >= 0)
+                r = berth_console_proxy_wait(st->pid, pidfd, master, ret_status, err);
+        else
+                r = berth_proc_wait(st->pid, pidfd, ret_status, err);
         destroy_container(st);
         return r;
 }

@@ -146,6 +146,12 @@ int berth_userns_write_maps(pid_t pid, json_object *linux_obj, berth_error **err
  * or has reported an error. */
 int berth_sync_wait_exec(int sync_fd, berth_error **err);
 
+/* console.c: receive the pty master sent on SOCK; relay it to our own
+ * stdin/stdout until PID exits. */
+int berth_console_recv_master(int sock, int *ret_fd, berth_error **err);
+int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
+                             berth_error **err);
+
 /* Wait for PIDFD's process to exit; return its status as a shell would
  * (0..255, 128+signal). Forwards the usual signals to PID meanwhile. */
 int berth_proc_wait(pid_t pid, int pidfd, int *ret_status, berth_error **err);
