@@ -140,12 +140,49 @@ def make_image_archive(rootfs, out, repo_tag="docker.io/library/busybox:test",
 
 
 def run(cmd, check=True, timeout=60, **kw):
-    """subprocess.run with captured text output and a readable failure message."""
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    """subprocess.run with captured text output and a readable failure message.
+
+    With check=False a timeout is not an exception either: it returns exit status
+    -9 (the command is killed), so cleanup code keeps going."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired as e:
+        if check:
+            raise AssertionError("command %r timed out after %ss\nstdout:\n%s\nstderr:\n%s"
+                                 % (cmd, timeout, e.stdout, e.stderr)) from None
+        return subprocess.CompletedProcess(cmd, -9, e.stdout or "", e.stderr or "")
     if check and p.returncode != 0:
         raise AssertionError("command %r exited %d\nstdout:\n%s\nstderr:\n%s"
                              % (cmd, p.returncode, p.stdout, p.stderr))
     return p
+
+
+def kill_pids_with_arg(arg):
+    """SIGKILL the processes whose command line contains ARG (a test's temp dir):
+    the shims and runtime processes a test started and could not stop cleanly."""
+    import signal
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                hit = arg.encode() in f.read()
+            if hit:
+                os.kill(int(d), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def unmount_under(path):
+    """Lazily unmount everything mounted at or below PATH, deepest first."""
+    mps = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if mp == path or mp.startswith(path + "/"):
+                mps.append(mp)
+    for mp in reversed(mps):
+        subprocess.run(["umount", "-l", mp], check=False)
 
 
 def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):

@@ -11,10 +11,8 @@ Runtime: $OCI_RUNTIME (e.g. /usr/sbin/runc, to validate the tests), else berth-o
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -54,31 +52,6 @@ def _config(base, tmp):
     return "\n".join(out) + "\n"
 
 
-def _mounts_under(path):
-    res = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4]
-            if mp == path or mp.startswith(path + "/"):
-                res.append(mp)
-    return res
-
-
-def _pids_with_arg(arg):
-    """Pids of processes whose command line contains ARG (our shims)."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                if arg.encode() in f.read():
-                    pids.append(int(d))
-        except OSError:
-            pass
-    return pids
-
-
 class Containerd:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -101,7 +74,7 @@ class Containerd:
                        timeout=30, what="containerd to answer on its socket")
         assert self.proc.poll() is None, "containerd exited:\n" + self.logtext()
 
-    def ctr(self, *args, check=True, timeout=60):
+    def ctr(self, *args, check=True, timeout=30):
         return peers.run(["ctr", "-a", self.sock, "-n", NS] + list(args),
                          check=check, timeout=timeout)
 
@@ -123,28 +96,27 @@ class Containerd:
         return None
 
     def remove(self, cid):
-        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=False)
-        self.ctr("task", "delete", "-f", cid, check=False)
-        self.ctr("container", "delete", cid, check=False)
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=False, timeout=10)
+        self.ctr("task", "delete", "-f", cid, check=False, timeout=10)
+        self.ctr("container", "delete", cid, check=False, timeout=10)
 
     def stop(self):
-        for line in self.ctr("container", "ls", "-q", check=False).stdout.split():
-            self.remove(line)
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        for pid in _pids_with_arg(self.sock):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for mp in reversed(_mounts_under(self.tmp)):
-            subprocess.run(["umount", "-l", mp], check=False)
+        try:
+            for line in self.ctr("container", "ls", "-q", check=False,
+                                 timeout=10).stdout.split():
+                self.remove(line)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            self.log.close()
+            # Shims and runtime processes name our temp dir on their command line.
+            peers.kill_pids_with_arg(self.tmp)
+            peers.unmount_under(self.tmp)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ Runtime: $OCI_RUNTIME (e.g. /usr/sbin/runc, to validate the tests), else berth-o
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 import pytest
@@ -40,16 +39,6 @@ volume_path = "{tmp}/volumes"
 """
 
 
-def _mounts_under(path):
-    res = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4]
-            if mp == path or mp.startswith(path + "/"):
-                res.append(mp)
-    return res
-
-
 class Podman:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -71,7 +60,7 @@ class Podman:
             f.write("unqualified-search-registries = []\n")
         os.makedirs(os.path.join(tmp, "xdg"), mode=0o700)
 
-    def podman(self, *args, check=True, timeout=90):
+    def podman(self, *args, check=True, timeout=60):
         cmd = ["podman", "--runtime", self.rt, "--root", self.tmp + "/root",
                "--runroot", self.tmp + "/run", "--tmpdir", self.tmp + "/tmp",
                "--cgroup-manager", "cgroupfs", "--events-backend", "file",
@@ -82,11 +71,14 @@ class Podman:
         return peers.runtime_verbs(self.calls, cid)
 
     def stop(self):
-        self.podman("rm", "-a", "-f", "-t", "0", check=False)
-        # Unmounts overlay layers and the storage itself.
-        self.podman("system", "reset", "-f", check=False)
-        for mp in reversed(_mounts_under(self.tmp)):
-            subprocess.run(["umount", "-l", mp], check=False)
+        try:
+            self.podman("rm", "-a", "-f", "-t", "0", check=False, timeout=30)
+            # Unmounts overlay layers and the storage itself.
+            self.podman("system", "reset", "-f", check=False, timeout=30)
+        finally:
+            # conmon and runtime processes name our temp dir on their command line.
+            peers.kill_pids_with_arg(self.tmp)
+            peers.unmount_under(self.tmp)
 
 
 @pytest.fixture(scope="module")
