@@ -152,6 +152,15 @@ void berth_engine_container_snapshot(struct berth_engine *e, struct berth_contai
                                      size_t *ret_n);
 void berth_container_list_free(struct berth_container **v, size_t n);
 
+/* Table internals (store.c). */
+struct berth_container *berth_container_alloc(struct berth_engine *e, const char *id);
+void berth_engine_table_add(struct berth_engine *e, struct berth_container *c);
+void berth_engine_table_remove(struct berth_engine *e, struct berth_container *c);
+/* Reserve NAME ("x" or "/x") for C: sets c->name. EEXIST (Docker's
+ * "Conflict. The container name ..." message) when another container has it. */
+int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
+                              const char *name, berth_error **err);
+
 /* Current time as Docker writes it: "2026-01-02T03:04:05.123456789Z". */
 char *berth_engine_timestamp_now(void);
 /* 64 random hex digits. */
