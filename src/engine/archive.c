@@ -30,7 +30,7 @@ static int open_root(struct berth_container *c, berth_error **err)
         int fd;
 
         if (stat(rootfs, &a) < 0 || stat(c->bundle, &b) < 0 || a.st_dev == b.st_dev)
-                return berth_fail(err, EBUSY,
+                return berth_engine_fail(err, EBUSY,
                                   "the filesystem of container %.12s is not mounted; start it "
                                   "first",
                                   c->id);
@@ -76,7 +76,7 @@ int berth_engine_container_path_stat(struct berth_engine *e, const char *ref, co
         if (fd < 0) {
                 if (fd == -ENOENT) {
                         berth_error_freep(err);
-                        return berth_fail(err, ENOENT,
+                        return berth_engine_fail(err, ENOENT,
                                           "Could not find the file %s in container %s", path, ref);
                 }
                 return fd;
@@ -126,7 +126,7 @@ static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
         int r = 0;
 
         if (depth > 256)
-                return berth_fail(err, ELOOP, "`%s`: too deep", arcname);
+                return berth_engine_fail(err, ELOOP, "`%s`: too deep", arcname);
         if (fstat(fd, &st) < 0)
                 return berth_fail_errno(err, "stat `%s`", arcname);
         en = archive_entry_new();
@@ -141,7 +141,7 @@ static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
         if (!S_ISREG(st.st_mode))
                 archive_entry_set_size(en, 0);
         if (archive_write_header(ar, en) != ARCHIVE_OK) {
-                r = berth_fail(err, EIO, "tar `%s`: %s", arcname, archive_error_string(ar));
+                r = berth_engine_fail(err, EIO, "tar `%s`: %s", arcname, archive_error_string(ar));
                 archive_entry_free(en);
                 return r;
         }
@@ -157,7 +157,7 @@ static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
                         return berth_fail_errno(err, "open `%s`", arcname);
                 while ((n = read(rfd, buf, sizeof(buf))) > 0)
                         if (archive_write_data(ar, buf, (size_t)n) < 0)
-                                return berth_fail(err, EIO, "tar `%s`: %s", arcname,
+                                return berth_engine_fail(err, EIO, "tar `%s`: %s", arcname,
                                                   archive_error_string(ar));
         } else if (S_ISDIR(st.st_mode)) {
                 cleanup_close int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -214,11 +214,11 @@ int berth_engine_container_archive_get(struct berth_engine *e, const char *ref,
         archive_write_set_bytes_in_last_block(ar, 1);
         if (archive_write_open2(ar, &out_fd, NULL, fd_write_cb, NULL, NULL) != ARCHIVE_OK) {
                 archive_write_free(ar);
-                return berth_fail(err, EIO, "tar: %s", archive_error_string(ar));
+                return berth_engine_fail(err, EIO, "tar: %s", archive_error_string(ar));
         }
         r = add_tree(ar, fd, name, 0, err);
         if (archive_write_close(ar) != ARCHIVE_OK && r >= 0)
-                r = berth_fail(err, EIO, "tar: %s", archive_error_string(ar));
+                r = berth_engine_fail(err, EIO, "tar: %s", archive_error_string(ar));
         archive_write_free(ar);
         return r;
 }
@@ -242,7 +242,7 @@ int berth_engine_container_archive_put(struct berth_engine *e, const char *ref,
         if (dfd < 0) {
                 if (dfd == -ENOENT) {
                         berth_error_freep(err);
-                        return berth_fail(err, ENOENT,
+                        return berth_engine_fail(err, ENOENT,
                                           "Could not find the file %s in container %s", path, ref);
                 }
                 return dfd;
@@ -250,7 +250,7 @@ int berth_engine_container_archive_put(struct berth_engine *e, const char *ref,
         if (fstat(dfd, &st) < 0)
                 return berth_fail_errno(err, "stat `%s`", path);
         if (!S_ISDIR(st.st_mode))
-                return berth_fail(err, EINVAL, "extraction point is not a directory");
+                return berth_engine_fail(err, EINVAL, "extraction point is not a directory");
         dirfd_ = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd_ < 0)
                 return berth_fail_errno(err, "open `%s`", path);

@@ -32,9 +32,9 @@ int berth_spec_cap_canonical(const char *name, char **ret, berth_error **err);
 /* The final capability list (NULL-terminated "CAP_*") of a HostConfig. */
 int berth_spec_caps(json_object *hc, char ***ret, berth_error **err);
 /* Parse a signal name or number ("SIGTERM", "TERM", "15"). -EINVAL if bad. */
-int berth_signal_parse(const char *s);
+int berth_engine_signal_parse(const char *s);
 /* Parse "10m" / "1g" / "1024" as bytes (Docker's units.RAMInBytes). */
-int berth_parse_bytes(const char *s, int64_t *ret);
+int berth_engine_parse_bytes(const char *s, int64_t *ret);
 
 /* ---- seccomp-default.c ---- */
 /* Docker-like default profile in the OCI linux.seccomp shape, with the

@@ -161,6 +161,11 @@ void berth_engine_table_remove(struct berth_engine *e, struct berth_container *c
 int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
                               const char *name, berth_error **err);
 
+/* Like berth_fail() but the message is used as is (no strerror() text):
+ * for Docker's own user-facing wording ("No such container: x"). */
+int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Current time as Docker writes it: "2026-01-02T03:04:05.123456789Z". */
 char *berth_engine_timestamp_now(void);
 /* 64 random hex digits. */

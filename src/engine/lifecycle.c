@@ -67,7 +67,7 @@ void berth_container_log_limits(struct berth_container *c, int64_t *ret_max_size
         if (mf == NULL)
                 mf = berth_json_str(c->engine->log_opts, "max-file");
         if (ms)
-                (void)berth_parse_bytes(ms, &size);
+                (void)berth_engine_parse_bytes(ms, &size);
         if (mf && (berth_parse_int64(mf, &files) < 0 || files < 1))
                 files = 3;
         *ret_max_size = size;
@@ -146,12 +146,12 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         int r;
 
         if (body == NULL || !json_object_is_type(body, json_type_object))
-                return berth_fail(err, EINVAL, "config cannot be empty in order to create a container");
+                return berth_engine_fail(err, EINVAL, "config cannot be empty in order to create a container");
         image = berth_json_str(body, "Image");
         if (image == NULL || *image == '\0')
-                return berth_fail(err, EINVAL, "config cannot be empty in order to create a container");
+                return berth_engine_fail(err, EINVAL, "config cannot be empty in order to create a container");
         if (name && *name && !valid_name(name))
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
                                   "allowed",
                                   name);
@@ -164,7 +164,7 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         if (r < 0) {
                 if (r == -ENOENT) {
                         berth_error_freep(err);
-                        return berth_fail(err, ENOENT, "No such image: %s", image);
+                        return berth_engine_fail(err, ENOENT, "No such image: %s", image);
                 }
                 return r;
         }
@@ -178,18 +178,18 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         {
                 const char *sig = berth_json_str(config, "StopSignal");
                 json_object *h = berth_json_get(config, "Healthcheck");
-                if (sig && *sig && berth_signal_parse(sig) < 0)
-                        return berth_fail(err, EINVAL, "Invalid signal: %s", sig);
+                if (sig && *sig && berth_engine_signal_parse(sig) < 0)
+                        return berth_engine_fail(err, EINVAL, "Invalid signal: %s", sig);
                 if (h && (berth_json_int(h, "Interval", 0) < 0 ||
                           berth_json_int(h, "Timeout", 0) < 0 ||
                           berth_json_int(h, "StartPeriod", 0) < 0 ||
                           berth_json_int(h, "Retries", 0) < 0))
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "Interval, Timeout, StartPeriod and Retries in "
                                           "Healthcheck must not be negative");
                 if (h && berth_json_int(h, "Interval", 0) > 0 &&
                     berth_json_int(h, "Interval", 0) < 1000000)
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "Interval in Healthcheck cannot be less than 1ms");
         }
 
@@ -334,18 +334,18 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         pthread_mutex_lock(&c->lock);
         if (c->status == BERTH_STATUS_REMOVING || c->removed) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "container is marked for removal and cannot be "
+                return berth_engine_fail(err, EBUSY, "container is marked for removal and cannot be "
                                   "started");
         }
         if (c->status == BERTH_STATUS_PAUSED) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "cannot start a paused container, try unpause "
+                return berth_engine_fail(err, EBUSY, "cannot start a paused container, try unpause "
                                   "instead");
         }
         if (berth_container_is_running(c) ||
             (c->status == BERTH_STATUS_RESTARTING && !from_restart)) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EALREADY, "container %s is already running", c->id);
+                return berth_engine_fail(err, EALREADY, "container %s is already running", c->id);
         }
         r = berth_mkdir_p(c->bundle, 0700, err);
         if (r >= 0)
@@ -411,7 +411,7 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
                 if (berth_error_status(*err) == ENOENT || berth_error_status(*err) == EACCES) {
                         cleanup_free char *m = xstrdup((*err)->msg);
                         berth_error_freep(err);
-                        return berth_fail(err, EINVAL, "failed to create task for container: %s",
+                        return berth_engine_fail(err, EINVAL, "failed to create task for container: %s",
                                           m);
                 }
                 return berth_error_prefix(err, r, "start container %.12s", c->id);
@@ -538,9 +538,9 @@ static int signal_of(struct berth_container *c, const char *s, berth_error **err
                 s = berth_json_str(c->config, "StopSignal");
         if (s == NULL || *s == '\0')
                 return SIGTERM;
-        sig = berth_signal_parse(s);
+        sig = berth_engine_signal_parse(s);
         if (sig < 0)
-                return berth_fail(err, EINVAL, "Invalid signal: %s", s);
+                return berth_engine_fail(err, EINVAL, "Invalid signal: %s", s);
         return sig;
 }
 
@@ -571,7 +571,7 @@ static int do_stop(struct berth_container *c, int timeout, const char *signal, b
         }
         if (!berth_container_is_running(c)) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EALREADY, "container %s is not running", c->id);
+                return berth_engine_fail(err, EALREADY, "container %s is not running", c->id);
         }
         sig = signal_of(c, signal, err);
         if (sig < 0) {
@@ -598,7 +598,7 @@ static int do_stop(struct berth_container *c, int timeout, const char *signal, b
                 pthread_mutex_lock(&c->lock);
                 if (!wait_stopped(c, r < 0 ? 2000 : 30000)) {
                         pthread_mutex_unlock(&c->lock);
-                        return berth_fail(err, EIO, "cannot stop container %.12s: it did not "
+                        return berth_engine_fail(err, EIO, "cannot stop container %.12s: it did not "
                                           "exit after SIGKILL", c->id);
                 }
         }
@@ -647,14 +647,14 @@ int berth_engine_container_kill(struct berth_engine *e, const char *ref, const c
         if (r < 0)
                 return r;
         pthread_mutex_lock(&c->lock);
-        sig = signal && *signal ? berth_signal_parse(signal) : SIGKILL;
+        sig = signal && *signal ? berth_engine_signal_parse(signal) : SIGKILL;
         if (sig < 0) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EINVAL, "Invalid signal: %s", signal);
+                return berth_engine_fail(err, EINVAL, "Invalid signal: %s", signal);
         }
         if (!berth_container_is_running(c)) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "Cannot kill container: %s: Container %s is not "
+                return berth_engine_fail(err, EBUSY, "Cannot kill container: %s: Container %s is not "
                                   "running", ref, c->id);
         }
         pthread_mutex_unlock(&c->lock);
@@ -679,15 +679,15 @@ int berth_engine_container_pause(struct berth_engine *e, const char *ref, bool p
         pthread_mutex_lock(&c->lock);
         if (!berth_container_is_running(c)) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "Container %s is not running", c->id);
+                return berth_engine_fail(err, EBUSY, "Container %s is not running", c->id);
         }
         if (pause && c->status == BERTH_STATUS_PAUSED) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "Container %s is already paused", c->id);
+                return berth_engine_fail(err, EBUSY, "Container %s is already paused", c->id);
         }
         if (!pause && c->status != BERTH_STATUS_PAUSED) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "Container %s is not paused", c->id);
+                return berth_engine_fail(err, EBUSY, "Container %s is not paused", c->id);
         }
         r = pause ? berth_container_pause(&e->rt, c->id, err)
                   : berth_container_resume(&e->rt, c->id, err);
@@ -713,12 +713,12 @@ static int do_remove(struct berth_container *c, bool force, berth_error **err)
         pthread_mutex_lock(&c->lock);
         if (c->removed || c->status == BERTH_STATUS_REMOVING) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY, "removal of container %.12s is already in progress",
+                return berth_engine_fail(err, EBUSY, "removal of container %.12s is already in progress",
                                   c->id);
         }
         if (berth_container_is_running(c) && !force) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EBUSY,
+                return berth_engine_fail(err, EBUSY,
                                   "You cannot remove a running container %s. Stop the container "
                                   "before attempting removal or force remove",
                                   c->id);
@@ -738,7 +738,7 @@ static int do_remove(struct berth_container *c, bool force, berth_error **err)
                 pthread_mutex_lock(&c->lock);
                 if (!wait_stopped(c, 30000)) {
                         pthread_mutex_unlock(&c->lock);
-                        return berth_fail(err, EIO, "could not kill running container %.12s, "
+                        return berth_engine_fail(err, EIO, "could not kill running container %.12s, "
                                           "cannot remove",
                                           c->id);
                 }
@@ -791,7 +791,7 @@ int berth_engine_container_rename(struct berth_engine *e, const char *ref, const
         int r;
 
         if (name == NULL || *name == '\0' || !valid_name(name))
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
                                   "allowed",
                                   name ? name : "");
@@ -802,7 +802,7 @@ int berth_engine_container_rename(struct berth_engine *e, const char *ref, const
         old = xstrdup(c->name);
         if (strcmp(old + 1, name[0] == '/' ? name + 1 : name) == 0) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_fail(err, EINVAL, "Renaming a container with the same name as its "
+                return berth_engine_fail(err, EINVAL, "Renaming a container with the same name as its "
                                   "current name");
         }
         r = berth_engine_name_reserve(e, c, name, err);
@@ -831,7 +831,7 @@ int berth_engine_container_wait(struct berth_engine *e, const char *ref, const c
                 condition = "not-running";
         if (strcmp(condition, "not-running") != 0 && strcmp(condition, "next-exit") != 0 &&
             strcmp(condition, "removed") != 0)
-                return berth_fail(err, EINVAL, "invalid condition: \"%s\"", condition);
+                return berth_engine_fail(err, EINVAL, "invalid condition: \"%s\"", condition);
         r = berth_engine_container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
@@ -882,7 +882,7 @@ int berth_engine_container_update(struct berth_engine *e, const char *ref, json_
         if (r < 0)
                 return r;
         if (body == NULL || !json_object_is_type(body, json_type_object))
-                return berth_fail(err, EINVAL, "update: the body must be a JSON object");
+                return berth_engine_fail(err, EINVAL, "update: the body must be a JSON object");
         pthread_mutex_lock(&c->lock);
         hc = json_tokener_parse(json_object_to_json_string(c->hostconfig));
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

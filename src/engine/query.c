@@ -493,7 +493,7 @@ int berth_engine_container_top(struct berth_engine *e, const char *ref, const ch
         pthread_mutex_lock(&c->lock);
         if (!berth_container_is_running(c)) {
                 pthread_mutex_unlock(&c->lock);
-                r = berth_fail(err, EBUSY, "Container %s is not running", c->id);
+                r = berth_engine_fail(err, EBUSY, "Container %s is not running", c->id);
                 goto fail;
         }
         pthread_mutex_unlock(&c->lock);
@@ -540,7 +540,7 @@ int berth_engine_container_top(struct berth_engine *e, const char *ref, const ch
         close(pipefd[0]);
         (void)TEMP_FAILURE_RETRY_INT(waitpid(child, &status, 0));
         if (out == NULL || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                r = berth_fail(err, EINVAL, "Error running top: ps %s failed", ps_args);
+                r = berth_engine_fail(err, EINVAL, "Error running top: ps %s failed", ps_args);
                 goto fail;
         }
         out[out_len] = '\0';
@@ -555,7 +555,7 @@ int berth_engine_container_top(struct berth_engine *e, const char *ref, const ch
                         ncols++;
                 }
                 if (pid_col < 0) {
-                        r = berth_fail(err, EINVAL, "Couldn't find PID field in ps output");
+                        r = berth_engine_fail(err, EINVAL, "Couldn't find PID field in ps output");
                         goto fail;
                 }
                 while ((line = strtok_r(NULL, "\n", &save)) != NULL) {

@@ -207,7 +207,7 @@ int berth_seccomp_from_docker(const char *profile, char *const *caps, json_objec
         if (r < 0)
                 return berth_error_prefix(err, -EINVAL, "invalid seccomp profile");
         if (!json_object_is_type(p, json_type_object) || !berth_json_str(p, "defaultAction"))
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "invalid seccomp profile: defaultAction is required");
         s = json_object_new_object();
         rules = json_object_new_array();

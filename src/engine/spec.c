@@ -63,7 +63,7 @@ int berth_spec_cap_canonical(const char *name, char **ret, berth_error **err)
                         *ret = steal_pointer(&up);
                         return 0;
                 }
-        return berth_fail(err, EINVAL, "invalid capability: `%s`", name);
+        return berth_engine_fail(err, EINVAL, "invalid capability: `%s`", name);
 }
 
 static bool strv_has(char **v, size_t n, const char *s)
@@ -155,7 +155,7 @@ static const struct berth_name_value signal_table[] = {
         {"XFSZ", SIGXFSZ},
 };
 
-int berth_signal_parse(const char *s)
+int berth_engine_signal_parse(const char *s)
 {
         int64_t v;
         const struct berth_name_value *nv;
@@ -180,7 +180,7 @@ int berth_signal_parse(const char *s)
         return nv ? (int)nv->value : -EINVAL;
 }
 
-int berth_parse_bytes(const char *s, int64_t *ret)
+int berth_engine_parse_bytes(const char *s, int64_t *ret)
 {
         char *end;
         double v;
@@ -245,10 +245,10 @@ static int check_strv(json_object *o, const char *what, berth_error **err)
         if (o == NULL)
                 return 0;
         if (!json_object_is_type(o, json_type_array))
-                return berth_fail(err, EINVAL, "%s: must be an array of strings", what);
+                return berth_engine_fail(err, EINVAL, "%s: must be an array of strings", what);
         for (size_t i = 0; i < json_object_array_length(o); i++)
                 if (!json_object_is_type(json_object_array_get_idx(o, i), json_type_string))
-                        return berth_fail(err, EINVAL, "%s[%zu]: must be a string", what, i);
+                        return berth_engine_fail(err, EINVAL, "%s[%zu]: must be a string", what, i);
         return 0;
 }
 
@@ -306,7 +306,7 @@ int berth_spec_merge_config(json_object *image_config, json_object *body,
             (r = check_strv(v, "Entrypoint", err)) < 0)
                 return r;
         if ((v = berth_json_get(body, "Labels")) && !json_object_is_type(v, json_type_object))
-                return berth_fail(err, EINVAL, "Labels: must be an object");
+                return berth_engine_fail(err, EINVAL, "Labels: must be an object");
 
         for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
                 if ((v = berth_json_get(body, copied[i])))
@@ -359,7 +359,7 @@ int berth_spec_merge_config(json_object *image_config, json_object *body,
                 }
         }
         if (is_empty(entrypoint) && is_empty(cmd))
-                return berth_fail(err, EINVAL, "no command specified");
+                return berth_engine_fail(err, EINVAL, "no command specified");
         json_object_object_add(cfg, "Cmd", steal_pointer(&cmd));
         json_object_object_add(cfg, "Entrypoint", steal_pointer(&entrypoint));
 
@@ -368,7 +368,7 @@ int berth_spec_merge_config(json_object *image_config, json_object *body,
                 json_object *bh = berth_json_get(body, "Healthcheck");
                 json_object *ih = berth_json_get(image_config, "Healthcheck");
                 if (bh && !json_object_is_type(bh, json_type_object))
-                        return berth_fail(err, EINVAL, "Healthcheck: must be an object");
+                        return berth_engine_fail(err, EINVAL, "Healthcheck: must be an object");
                 if (bh || ih) {
                         json_object *h = json_object_new_object();
                         static const char *const hk[] = {"Test", "Interval", "Timeout",
@@ -404,7 +404,7 @@ static int check_type(json_object *hc, const char *key, json_type t, berth_error
         if (t == json_type_int && json_object_is_type(v, json_type_double))
                 return 0;
         if (!json_object_is_type(v, t))
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "json: cannot unmarshal %s into Go struct field "
                                   "HostConfig.%s of type %s",
                                   json_type_to_name(json_object_get_type(v)), key,
@@ -436,7 +436,7 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         int r;
 
         if (!json_object_is_type(hc, json_type_object))
-                return berth_fail(err, EINVAL, "HostConfig: must be an object");
+                return berth_engine_fail(err, EINVAL, "HostConfig: must be an object");
         for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
                 if ((r = check_type(hc, ints[i], json_type_int, err)) < 0)
                         return r;
@@ -458,34 +458,34 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         mem = berth_json_int(hc, "Memory", 0);
         swap = berth_json_int(hc, "MemorySwap", 0);
         if (mem < 0)
-                return berth_fail(err, EINVAL, "invalid Memory value %lld: must not be negative",
+                return berth_engine_fail(err, EINVAL, "invalid Memory value %lld: must not be negative",
                                   (long long)mem);
         if (mem > 0 && mem < 6 * 1024 * 1024)
-                return berth_fail(err, EINVAL, "Minimum memory limit allowed is 6MB");
+                return berth_engine_fail(err, EINVAL, "Minimum memory limit allowed is 6MB");
         if (swap > 0 && mem == 0)
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "You should always set the Memory limit when using Memoryswap "
                                   "limit, see usage.");
         if (swap > 0 && swap < mem)
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "Minimum memoryswap limit should be larger than memory limit, "
                                   "see usage.");
         if (berth_json_int(hc, "NanoCpus", 0) < 0)
-                return berth_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
+                return berth_engine_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
         if (berth_json_int(hc, "NanoCpus", 0) > 0 &&
             (berth_json_int(hc, "CpuQuota", 0) > 0 || berth_json_int(hc, "CpuPeriod", 0) > 0))
-                return berth_fail(err, EINVAL,
+                return berth_engine_fail(err, EINVAL,
                                   "Conflicting options: Nano CPUs and CPU Period cannot both be "
                                   "set");
         if (berth_json_int(hc, "NanoCpus", 0) > 0 &&
             berth_json_int(hc, "NanoCpus", 0) < 10000000)
-                return berth_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
+                return berth_engine_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
         if (berth_json_int(hc, "CpuShares", 0) < 0)
-                return berth_fail(err, EINVAL, "invalid CPU shares: must not be negative");
+                return berth_engine_fail(err, EINVAL, "invalid CPU shares: must not be negative");
         {
                 int64_t sw = berth_json_int(hc, "MemorySwappiness", -1);
                 if (sw != -1 && (sw < 0 || sw > 100))
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "Invalid value: %lld, valid memory swappiness range "
                                           "is 0-100",
                                           (long long)sw);
@@ -496,25 +496,25 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         else if (strcmp(nm, "default") != 0 && strcmp(nm, "bridge") != 0 &&
                  strcmp(nm, "host") != 0 && strcmp(nm, "none") != 0 &&
                  !berth_str_has_prefix(nm, "container:"))
-                return berth_fail(err, ENOENT, "network %s not found", nm);
+                return berth_engine_fail(err, ENOENT, "network %s not found", nm);
         v = berth_json_get(hc, "RestartPolicy");
         if (v) {
                 const char *pn = berth_json_str(v, "Name");
                 int64_t mr = berth_json_int(v, "MaximumRetryCount", 0);
                 if (pn && *pn && strcmp(pn, "no") != 0 && strcmp(pn, "always") != 0 &&
                     strcmp(pn, "unless-stopped") != 0 && strcmp(pn, "on-failure") != 0)
-                        return berth_fail(err, EINVAL, "invalid restart policy: unknown policy "
+                        return berth_engine_fail(err, EINVAL, "invalid restart policy: unknown policy "
                                           "'%s'; use one of 'no', 'always', 'on-failure', or "
                                           "'unless-stopped'", pn);
                 if (mr < 0)
-                        return berth_fail(err, EINVAL, "invalid restart policy: maximum retry "
+                        return berth_engine_fail(err, EINVAL, "invalid restart policy: maximum retry "
                                           "count cannot be negative");
                 if (mr > 0 && (pn == NULL || strcmp(pn, "on-failure") != 0))
-                        return berth_fail(err, EINVAL, "invalid restart policy: maximum retry "
+                        return berth_engine_fail(err, EINVAL, "invalid restart policy: maximum retry "
                                           "count can only be used with 'on-failure'");
                 if (pn && (strcmp(pn, "always") == 0 || strcmp(pn, "unless-stopped") == 0) &&
                     berth_json_bool(hc, "AutoRemove", false))
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "conflicting options: cannot specify both --restart "
                                           "and --rm");
         }
@@ -533,9 +533,9 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                 for (size_t k = 0; n && k < sizeof(ok) / sizeof(ok[0]); k++)
                         found |= strcmp(ok[k], n) == 0;
                 if (!found)
-                        return berth_fail(err, EINVAL, "invalid ulimit type: `%s`", n ? n : "");
+                        return berth_engine_fail(err, EINVAL, "invalid ulimit type: `%s`", n ? n : "");
                 if (berth_json_int(u, "Soft", 0) > berth_json_int(u, "Hard", 0))
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "ulimit soft limit must be less than or equal to hard "
                                           "limit: %lld > %lld",
                                           (long long)berth_json_int(u, "Soft", 0),
@@ -546,10 +546,10 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                 const char *b = json_object_get_string(json_object_array_get_idx(v, i));
                 const char *colon = b ? strchr(b, ':') : NULL;
                 if (b == NULL || colon == NULL || colon == b || colon[1] != '/')
-                        return berth_fail(err, EINVAL, "invalid volume specification: '%s'",
+                        return berth_engine_fail(err, EINVAL, "invalid volume specification: '%s'",
                                           b ? b : "");
                 if (b[0] != '/')
-                        return berth_fail(err, ENOTSUP,
+                        return berth_engine_fail(err, ENOTSUP,
                                           "named volume `%.*s`: volumes are not supported yet; "
                                           "bind an absolute host path instead",
                                           (int)(colon - b), b);
@@ -559,12 +559,12 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                 json_object_object_foreach(v, dst, opts)
                 {
                         if (dst[0] != '/')
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "invalid mount path for tmpfs: `%s` must be "
                                                   "absolute",
                                                   dst);
                         if (opts && !json_object_is_type(opts, json_type_string))
-                                return berth_fail(err, EINVAL, "Tmpfs `%s`: options must be "
+                                return berth_engine_fail(err, EINVAL, "Tmpfs `%s`: options must be "
                                                   "a string", dst);
                 }
         }
@@ -572,7 +572,7 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         for (size_t i = 0; v && i < json_object_array_length(v); i++) {
                 const char *o = json_object_get_string(json_object_array_get_idx(v, i));
                 if (o == NULL)
-                        return berth_fail(err, EINVAL, "SecurityOpt: must be strings");
+                        return berth_engine_fail(err, EINVAL, "SecurityOpt: must be strings");
                 if (strcmp(o, "no-new-privileges") == 0 ||
                     strcmp(o, "no-new-privileges=true") == 0 ||
                     strcmp(o, "no-new-privileges:true") == 0 ||
@@ -581,7 +581,7 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                     berth_str_has_prefix(o, "apparmor=") || berth_str_has_prefix(o, "label=") ||
                     berth_str_has_prefix(o, "label:"))
                         continue;
-                return berth_fail(err, EINVAL, "invalid --security-opt 2: \"%s\"", o);
+                return berth_engine_fail(err, EINVAL, "invalid --security-opt 2: \"%s\"", o);
         }
         return 0;
 }
@@ -642,13 +642,13 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
                 pw = db_lookup(rootfd, "/etc/passwd", NULL, 0);
         } else if (berth_parse_int64(u, &v) == 0) {
                 if (v < 0 || v > UINT32_MAX - 1)
-                        return berth_fail(err, EINVAL, "invalid user `%s`", user);
+                        return berth_engine_fail(err, EINVAL, "invalid user `%s`", user);
                 uid = (uint32_t)v;
                 pw = db_lookup(rootfd, "/etc/passwd", NULL, v);
         } else {
                 pw = db_lookup(rootfd, "/etc/passwd", u, 0);
                 if (pw == NULL)
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "unable to find user %s: no matching entries in passwd "
                                           "file",
                                           u);
@@ -665,7 +665,7 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
                 } else {
                         cleanup_strv char **gr = db_lookup(rootfd, "/etc/group", g, 0);
                         if (gr == NULL)
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "unable to find group %s: no matching entries "
                                                   "in group file",
                                                   g);
@@ -705,7 +705,7 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
                 } else {
                         cleanup_strv char **gr = db_lookup(rootfd, "/etc/group", group_add[i], 0);
                         if (gr == NULL)
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "unable to find group %s: no matching entries "
                                                   "in group file",
                                                   group_add[i]);
@@ -837,7 +837,7 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
                         }
                         if (other == c) {
                                 json_object_put(o);
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "cannot join own %s namespace", kinds[i].type);
                         }
                         pthread_mutex_lock(&other->lock);
@@ -846,7 +846,7 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
                         pthread_mutex_unlock(&other->lock);
                         if (pid <= 0) {
                                 json_object_put(o);
-                                return berth_fail(err, EBUSY,
+                                return berth_engine_fail(err, EBUSY,
                                                   "cannot join the %s namespace of container "
                                                   "`%s`: it is not running",
                                                   kinds[i].type, mode + 10);
@@ -1124,7 +1124,7 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                                  strcmp(o, "nocopy") == 0 || *o == '\0')
                                 continue;
                         else
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "invalid mode: %s in bind `%s`", o, src);
                         free(old);
                 }
@@ -1151,17 +1151,17 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                 const char *dst = berth_json_str(x, "Target");
                 bool ro = berth_json_bool(x, "ReadOnly", false);
                 if (dst == NULL || dst[0] != '/')
-                        return berth_fail(err, EINVAL, "invalid mount config: Target must be an "
+                        return berth_engine_fail(err, EINVAL, "invalid mount config: Target must be an "
                                           "absolute path");
                 if (type && strcmp(type, "bind") == 0) {
                         if (src == NULL || src[0] != '/')
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "invalid mount config for type \"bind\": "
                                                   "invalid mount path: '%s' mount path must be "
                                                   "absolute",
                                                   src ? src : "");
                         if (access(src, F_OK) < 0)
-                                return berth_fail(err, EINVAL,
+                                return berth_engine_fail(err, EINVAL,
                                                   "invalid mount config for type \"bind\": bind "
                                                   "source path does not exist: %s",
                                                   src);
@@ -1183,7 +1183,7 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                         }
                         add_mount(mounts, dst, "tmpfs", "tmpfs", opts);
                 } else {
-                        return berth_fail(err, ENOTSUP, "mount type `%s` is not supported yet",
+                        return berth_engine_fail(err, ENOTSUP, "mount type `%s` is not supported yet",
                                           type ? type : "");
                 }
         }

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,20 @@ int berth_engine_http_status(const berth_error *err)
         default:
                 return 500;
         }
+}
+
+int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)
+{
+        va_list ap;
+        bool fresh = err != NULL && *err == NULL;
+        int r;
+
+        va_start(ap, fmt);
+        r = berth_failv(err, 0, fmt, ap);
+        va_end(ap);
+        if (fresh && *err != NULL)
+                (*err)->status = status;
+        return status > 0 ? -status : r;
 }
 
 char *berth_engine_timestamp_now(void)
@@ -327,7 +342,7 @@ int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
         pthread_mutex_lock(&e->lock);
         if (name_taken_locked(e, full, c, other)) {
                 pthread_mutex_unlock(&e->lock);
-                return berth_fail(err, EEXIST,
+                return berth_engine_fail(err, EEXIST,
                                   "Conflict. The container name \"%s\" is already in use by "
                                   "container \"%s\". You have to remove (or rename) that "
                                   "container to be able to reuse that name.",
@@ -348,7 +363,7 @@ int berth_engine_container_get(struct berth_engine *e, const char *ref,
         const char *name = ref;
 
         if (ref == NULL || *ref == '\0')
-                return berth_fail(err, ENOENT, "No such container: ");
+                return berth_engine_fail(err, ENOENT, "No such container: ");
         len = strlen(ref);
         pthread_mutex_lock(&e->lock);
         /* Full id, then name, then a unique id prefix (Docker's order). */
@@ -370,7 +385,7 @@ int berth_engine_container_get(struct berth_engine *e, const char *ref,
                         }
                 if (n_prefix > 1) {
                         pthread_mutex_unlock(&e->lock);
-                        return berth_fail(err, EINVAL,
+                        return berth_engine_fail(err, EINVAL,
                                           "multiple IDs found with provided prefix: %s", ref);
                 }
         }
@@ -378,7 +393,7 @@ int berth_engine_container_get(struct berth_engine *e, const char *ref,
                 berth_container_ref(found);
         pthread_mutex_unlock(&e->lock);
         if (!found)
-                return berth_fail(err, ENOENT, "No such container: %s", ref);
+                return berth_engine_fail(err, ENOENT, "No such container: %s", ref);
         *ret = found;
         return 0;
 }
@@ -430,7 +445,7 @@ int berth_engine_exec_get(struct berth_engine *e, const char *id, struct berth_e
                 found->refs++;
         pthread_mutex_unlock(&e->lock);
         if (!found)
-                return berth_fail(err, ENOENT, "No such exec instance: %s", id);
+                return berth_engine_fail(err, ENOENT, "No such exec instance: %s", id);
         *ret = found;
         return 0;
 }
