@@ -4,8 +4,6 @@
 #ifndef BERTH_ENGINE_SHIM_IO_H
 #define BERTH_ENGINE_SHIM_IO_H
 
-#include <stdint.h>
-
 struct berth_container;
 
 /* Call between berth_shim_spawn() (container created, init waiting) and
@@ -19,8 +17,14 @@ void berth_engine_attach_prestart(struct berth_container *c);
  * attachers give up and their streams end. Call WITHOUT c->lock held. */
 void berth_engine_attach_cancel(struct berth_container *c);
 
-/* Parse a docker log-opts size ("10m", "1g", "512k", "100") into bytes;
- * -EINVAL when malformed. */
-int berth_log_parse_size(const char *s, int64_t *ret);
+struct berth_logs_opts;
+/* Write the json-file log at LOG_PATH (and its rotated files) to OUT_FD as
+ * `docker logs` shows it (options as for berth_engine_container_logs). With
+ * o->follow, keeps following the live file across rotations until
+ * FOLLOW_END_FD (when >= 0) becomes readable (the shim's WAIT connection:
+ * the container exited), o->until_ns passes, or OUT_FD's peer goes away.
+ * Returns 0, or < 0 (-EPIPE when the peer went away). */
+int berth_logs_write(const char *log_path, const struct berth_logs_opts *o, int out_fd,
+                     int follow_end_fd, berth_error **err);
 
 #endif

@@ -268,7 +268,7 @@ int berth_shim_spawn(const struct berth_shim_config *cfg, pid_t *ret_shim_pid,
                 if (r <= 0)
                         break;
                 len += (size_t)r;
-                if (len == sizeof(buf) - 1)
+                if (len == sizeof(buf) - 1 || buf[len - 1] == '\n')
                         break;
         }
         close(ready[0]);

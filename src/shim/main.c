@@ -57,7 +57,8 @@ struct obuf {
         size_t len, cap;
 };
 
-enum client_kind { C_REQ, C_ATTACH, C_WAIT, C_EXEC, C_BUSY };
+/* C_BUSY: closed once its output is flushed; C_PENDING: waits for a helper. */
+enum client_kind { C_REQ, C_ATTACH, C_WAIT, C_EXEC, C_BUSY, C_PENDING };
 
 struct client {
         struct ep ep;
@@ -658,7 +659,7 @@ static void start_container(struct shim *s, struct client *c)
                 return;
         }
         s->started = true;
-        c->kind = C_BUSY;
+        c->kind = C_PENDING;
         ep_add(s, h->pipe, EPOLLIN, &h->ep);
 }
 
@@ -747,7 +748,7 @@ static void exec_process(struct shim *s, struct client *c)
         }
         (void)close(p[1]);
         h->pipe = p[0];
-        c->kind = C_BUSY;
+        c->kind = C_PENDING;
         ep_add(s, h->pipe, EPOLLIN, &h->ep);
         return;
 fail:
@@ -837,7 +838,8 @@ static void helper_readable(struct shim *s, struct helper *h)
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
-                if (n <= 0 || (h->res_len += (size_t)n) >= sizeof(h->res) - 1) {
+                if (n <= 0 || (h->res_len += (size_t)n) >= sizeof(h->res) - 1 ||
+                    h->res[h->res_len - 1] == '\n') {
                         helper_done(s, h);
                         return;
                 }
@@ -953,7 +955,8 @@ static void client_readable(struct shim *s, struct client *c)
                 if (n <= 0) {
                         /* The client went away (or half-closed). */
                         if (c->kind == C_REQ || c->kind == C_ATTACH || c->kind == C_WAIT ||
-                            c->kind == C_EXEC || (c->kind == C_BUSY && c->ob.len == 0))
+                            c->kind == C_EXEC || c->kind == C_PENDING ||
+                            (c->kind == C_BUSY && c->ob.len == 0))
                                 c->dead = true;
                         else
                                 ep_mod(s, c->fd, EPOLLOUT, &c->ep);
@@ -1100,7 +1103,9 @@ static int create_container(struct shim *s, int ready_fd)
                 if (n <= 0)
                         break;
                 len += (size_t)n;
-                if (len == sizeof(res) - 1)
+                /* One line: the init (still waiting for start) holds a
+                 * copy of the pipe, so there is no EOF to wait for. */
+                if (len == sizeof(res) - 1 || res[len - 1] == '\n')
                         break;
         }
         (void)close(p[0]);
