@@ -13,6 +13,7 @@
 #include "api/api-internal.h"
 #include "api/body-check.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/xalloc.h"
 #ifdef BERTH_API_HAVE_ENGINE
@@ -70,12 +71,14 @@ void api_container_create(struct api_req *r)
         cleanup_free char *why = NULL;
         const char *name = api_query(r, "name");
 
-        if (!api_need_engine(r) || (body = api_body_json(r, false)) == NULL)
+        if ((body = api_body_json(r, false)) == NULL)
                 return;
         if ((why = api_check_container_config(body)) != NULL) {
                 api_reply_error(r, 400, "%s", why);
                 return;
         }
+        if (!api_need_engine(r))
+                return;
         if (berth_engine_container_create(ENGINE(r), name && *name ? name : NULL, body, &out, &err) < 0) {
                 api_reply_berr(r, err);
                 return;
@@ -206,12 +209,14 @@ void api_container_update(struct api_req *r)
         cleanup_json json_object *out = NULL;
         cleanup_free char *why = NULL;
 
-        if (!api_need_engine(r) || (body = api_body_json(r, false)) == NULL)
+        if ((body = api_body_json(r, false)) == NULL)
                 return;
         if ((why = api_check_host_config(body)) != NULL) {
                 api_reply_error(r, 400, "%s", why);
                 return;
         }
+        if (!api_need_engine(r))
+                return;
         if (berth_engine_container_update(ENGINE(r), r->params[0], body, &out, &err) < 0) {
                 api_reply_berr(r, err);
                 return;
@@ -680,7 +685,17 @@ void api_container_attach(struct api_req *r)
                 api_need_engine(r);                                                                \
         }
 NO_ENGINE(api_containers_list)
-NO_ENGINE(api_container_create)
+void api_container_create(struct api_req *r)
+{
+        cleanup_json json_object *body = api_body_json(r, false);
+        cleanup_free char *why = body ? api_check_container_config(body) : NULL;
+        if (body == NULL)
+                return;
+        if (why != NULL)
+                api_reply_error(r, 400, "%s", why);
+        else
+                api_need_engine(r);
+}
 NO_ENGINE(api_container_inspect)
 NO_ENGINE(api_container_start)
 NO_ENGINE(api_container_stop)

@@ -23,7 +23,7 @@ void api_exec_create(struct api_req *r)
         cleanup_json json_object *out = NULL;
         cleanup_free char *why = NULL;
 
-        if (!api_need_engine(r) || (body = api_body_json(r, false)) == NULL)
+        if ((body = api_body_json(r, false)) == NULL)
                 return;
         if ((why = api_check_exec_config(body)) != NULL) {
                 api_reply_error(r, 400, "%s", why);
@@ -34,6 +34,8 @@ void api_exec_create(struct api_req *r)
                 api_reply_error(r, 400, "No exec command specified");
                 return;
         }
+        if (!api_need_engine(r))
+                return;
         if (berth_engine_exec_create(ENGINE(r), r->params[0], body, &out, &err) < 0) {
                 api_reply_berr(r, err);
                 return;

@@ -853,11 +853,11 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
                 flags |= MHD_USE_TLS;
         }
         struct MHD_OptionItem opts[] = {
+                {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, api},
                 {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
                 {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
                 {MHD_OPTION_CONNECTION_MEMORY_LIMIT, BERTH_API_MAX_HEADER_BYTES * 2, NULL},
                 {MHD_OPTION_CONNECTION_TIMEOUT, 0, NULL},
-                {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, api},
                 {l->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, l->tls_cert},
                 {l->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, l->tls_key},
                 {l->verify ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, l->tls_ca},
