@@ -338,6 +338,45 @@ static int prepare_fds(struct berth_proc_cfg *c, berth_error **err)
         return 0;
 }
 
+/* Load the filter; with SCMP_ACT_NOTIFY, hand the listener to the agent at
+ * listenerPath (held open as LISTENER_AT) with the container process state
+ * of the OCI spec. */
+static int load_seccomp(struct berth_proc_cfg *c, const char *state_json, int listener_at,
+                        berth_error **err)
+{
+        int listener = -1;
+        int r;
+
+        if (!berth_seccomp_uses_notify(c->seccomp))
+                return berth_seccomp_apply(c->seccomp, err);
+        r = berth_seccomp_apply_listener(c->seccomp, &listener, err);
+        if (r < 0)
+                return r;
+        {
+                cleanup_json json_object *msg = json_object_new_object();
+                cleanup_json json_object *st = NULL;
+                json_object *fds = json_object_new_array();
+                const char *meta = berth_seccomp_listener_metadata(c->seccomp);
+                char path[64];
+
+                (void)berth_json_parse(state_json, strlen(state_json), "state", &st, NULL);
+                json_object_array_add(fds, json_object_new_string("seccompFd"));
+                json_object_object_add(msg, "ociVersion", json_object_new_string("1.3.0"));
+                json_object_object_add(msg, "fds", fds);
+                json_object_object_add(msg, "pid", json_object_new_int(
+                                                          (int)berth_json_int(st, "pid", 0)));
+                json_object_object_add(msg, "metadata", json_object_new_string(meta ? meta : ""));
+                if (st)
+                        json_object_object_add(msg, "state", json_object_get(st));
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", listener_at);
+                r = berth_seccomp_send_listener(
+                        path, listener, json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN),
+                        err);
+        }
+        close(listener);
+        return r;
+}
+
 static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
 {
         cleanup_error berth_error *e = NULL;
@@ -346,6 +385,7 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
         cleanup_strv char **envp = NULL;
         cleanup_free char *exe = NULL;
         cleanup_close int cwd_fd = -1;
+        cleanup_close int listener_at = -1;
         json_object *linux_obj = berth_json_get(c->config, "linux");
         const char *cwd = berth_json_str(c->process, "cwd");
         int sync_fd = c->sync_fd;
@@ -434,6 +474,17 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                         if (c->ns_types[i] == CLONE_NEWUSER)
                                 ro.userns = true;
                 }
+                /* The seccomp agent's socket is a host path: hold it across
+                 * pivot_root. */
+                if (berth_seccomp_uses_notify(c->seccomp)) {
+                        const char *lp = berth_seccomp_listener_path(c->seccomp);
+                        listener_at = lp ? open(lp, O_PATH | O_CLOEXEC) : -1;
+                        if (listener_at < 0) {
+                                berth_fail_errno(&e, "linux.seccomp.listenerPath `%s`",
+                                                 lp ? lp : "");
+                                child_fail(sync_fd, e);
+                        }
+                }
                 if (berth_rootfs_setup(&ro, &e) < 0)
                         child_fail(sync_fd, e);
                 if (set_personality(linux_obj, &e) < 0)
@@ -499,6 +550,11 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                         child_fail(sync_fd, e);
         }
 
+        /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it now,
+         * before the capabilities go (as runc does); with it, as late as
+         * possible, so that it filters as little of our own work as can be. */
+        if (!c->no_new_privs && load_seccomp(c, state_json, listener_at, &e) < 0)
+                child_fail(sync_fd, e);
         if (berth_security_apply_creds_caps(
                     &(struct berth_creds){ .uid = c->uid, .gid = c->gid, .groups = c->groups,
                                            .n_groups = c->n_groups,
@@ -522,15 +578,8 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                 child_fail(sync_fd, e);
         if (prepare_fds(c, &e) < 0)
                 child_fail(sync_fd, e);
-        if (berth_seccomp_uses_notify(c->seccomp)) {
-                int listener = -1;
-                if (berth_seccomp_apply_listener(c->seccomp, &listener, &e) < 0)
-                        child_fail(sync_fd, e);
-                (void)berth_sync_send(sync_fd, BERTH_SYNC_SECCOMP_FD, 0, "", listener);
-                close(listener);
-        } else if (berth_seccomp_apply(c->seccomp, &e) < 0) {
+        if (c->no_new_privs && load_seccomp(c, state_json, listener_at, &e) < 0)
                 child_fail(sync_fd, e);
-        }
         execve(exe, argv, envp);
         berth_fail_errno(&e, "exec `%s`", exe);
         child_fail(sync_fd, e);
