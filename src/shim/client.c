@@ -113,14 +113,40 @@ fail: {
 }
 }
 
+int berth_shim_sun_path(const char *path, char *out, size_t size, int *ret_dirfd)
+{
+        const char *slash = strrchr(path, '/');
+        cleanup_free char *dir = NULL;
+        int dfd;
+
+        *ret_dirfd = -1;
+        if (strlen(path) < size) {
+                strcpy(out, path);
+                return 0;
+        }
+        if (slash == NULL)
+                return -ENAMETOOLONG;
+        dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+        dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if ((size_t)snprintf(out, size, "/proc/self/fd/%d/%s", dfd, slash + 1) >= size) {
+                close(dfd);
+                return -ENAMETOOLONG;
+        }
+        *ret_dirfd = dfd;
+        return 0;
+}
+
 static int shim_connect(const char *path, berth_error **err)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         cleanup_close int fd = -1;
+        cleanup_close int dfd = -1;
+        int r = berth_shim_sun_path(path, sa.sun_path, sizeof(sa.sun_path), &dfd);
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return berth_fail(err, ENAMETOOLONG, "shim socket `%s`", path);
-        strcpy(sa.sun_path, path);
+        if (r < 0)
+                return berth_fail(err, -r, "shim socket `%s`", path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return berth_fail_errno(err, "socket");

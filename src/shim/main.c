@@ -115,6 +115,7 @@ struct shim {
         bool tty, open_stdin, stdin_once;
         int rows, cols;
         char *rundir;
+        int rundir_fd; /* O_PATH: short socket paths for the runtime */
         struct berth_runtime rt;
 
         int epfd, sigfd, lfd, timerfd;
@@ -579,11 +580,11 @@ static void helper_free(struct shim *s, struct helper *h)
 static int listen_unix(const char *path)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        cleanup_close int dfd = -1;
+        int fd, r = berth_shim_sun_path(path, sa.sun_path, sizeof(sa.sun_path), &dfd);
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
+        if (r < 0)
+                return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
@@ -703,7 +704,11 @@ static void exec_process(struct shim *s, struct client *c)
         if (h->pid == 0) {
                 cleanup_error berth_error *e = NULL;
                 json_object *proc;
-                struct berth_exec_opts o = { .id = s->id, .console_socket = h->console_path,
+                cleanup_free char *short_path =
+                        h->console_path ? xasprintf("/proc/self/fd/%d/%s", s->rundir_fd,
+                                                    strrchr(h->console_path, '/') + 1)
+                                        : NULL;
+                struct berth_exec_opts o = { .id = s->id, .console_socket = short_path,
                                              .pid_file = pid_file, .detach = true };
                 int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
                 int st = 0, r;
@@ -1064,8 +1069,11 @@ static int create_container(struct shim *s, int ready_fd)
                 return -errno;
         if (pid == 0) {
                 cleanup_error berth_error *e = NULL;
+                cleanup_free char *short_path =
+                        console_path ? xasprintf("/proc/self/fd/%d/console.sock", s->rundir_fd)
+                                     : NULL;
                 struct berth_create_opts o = { .id = s->id, .bundle = s->bundle,
-                                               .console_socket = console_path,
+                                               .console_socket = short_path,
                                                .pid_file = pid_file };
                 int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
                 char ok[32] = "";
@@ -1236,6 +1244,7 @@ int main(int argc, char **argv)
         else
                 *slash = '\0';
 
+        s->rundir_fd = open(s->rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGPIPE);

@@ -23,4 +23,10 @@ int berth_shim_send_fds(int sock, const void *data, size_t len, const int *fds, 
 ssize_t berth_shim_read_line(int sock, char *buf, size_t size, int *fds, size_t max_fds,
                              size_t *ret_nfds);
 
+/* A sockaddr_un path for PATH: PATH itself when it fits in sun_path, else
+ * "/proc/self/fd/N/<name>" through an O_PATH fd of its directory, returned
+ * in *ret_dirfd (close it after bind/connect; -1 when not needed). Returns
+ * 0 or -errno. */
+int berth_shim_sun_path(const char *path, char *out, size_t size, int *ret_dirfd);
+
 #endif
