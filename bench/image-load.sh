@@ -87,16 +87,21 @@ until $D version >/dev/null 2>&1; do
   sleep 0.2
 done
 P="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay"
-B="$berth --data-root $work/berth"
+# Each berth run gets a fresh data root, removed only at the end: deleting
+# 100k inodes just before a run makes ext4 skip "recently deleted" inodes
+# on every create (find_inode_bit -> recently_deleted), which would time
+# the previous run's rm -rf rather than the load.
+mkdir -p "$work/roots"
+B="sh -c 'exec \"\$0\" --data-root \$(mktemp -d $work/roots/r-XXXXXX) \"\$@\"' $berth"
 
 ls -l "$rootfs_tar" "$three" | awk '{print "input:", $9, $5, "bytes"}'
 hyperfine --runs "$runs" --warmup 1 --export-json "$work/result.json" \
-  --command-name "berth import" --prepare "rm -rf $work/berth" "$B import $rootfs_tar bench/debian:import" \
+  --command-name "berth import" --prepare "true" "$B import $rootfs_tar bench/debian:import" \
   --command-name "docker import" --prepare "$D rmi -f bench/debian:import >/dev/null 2>&1 || true" "$D import $rootfs_tar bench/debian:import" \
-  --command-name "podman import" --prepare "$P rmi -f bench/debian:import >/dev/null 2>&1 || true" "$P import -q $rootfs_tar bench/debian:import" \
-  --command-name "berth load" --prepare "rm -rf $work/berth" "$B load -i $three" \
+  --command-name "podman import" --prepare "$P rmi -a -f >/dev/null 2>&1 || true" "$P import -q $rootfs_tar bench/debian:import" \
+  --command-name "berth load" --prepare "true" "$B load -i $three" \
   --command-name "docker load" --prepare "$D rmi -f bench/three:layers >/dev/null 2>&1 || true" "$D load -i $three" \
-  --command-name "podman load" --prepare "$P rmi -f bench/three:layers >/dev/null 2>&1 || true" "$P load -q -i $three"
+  --command-name "podman load" --prepare "$P rmi -a -f >/dev/null 2>&1 || true" "$P load -q -i $three"
 
 /usr/bin/python3 - "$work/result.json" <<'EOF'
 import json, sys
