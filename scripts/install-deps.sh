@@ -9,14 +9,17 @@ BUILD="meson ninja-build pkg-config gcc clang gperf libclang-rt-14-dev
   libyaml-dev libmnl-dev"
 # What the tests and the main job run: real peers, real clients, base images.
 TEST="python3-pytest python3-docker python3-jsonschema busybox-static iproute2
-  crun runc podman containerd uidmap jq zstd skopeo debootstrap"
+  crun runc podman containerd docker.io uidmap jq zstd skopeo debootstrap"
 # Only the benchmarks compare against these.
-BENCH="hyperfine docker.io"
+BENCH="hyperfine time"
+# Only the cgroup v2 test under qemu (tests/qemu) needs these.
+QEMU="qemu-system-x86 linux-image-amd64 cpio"
 
 want="$BUILD $TEST"
 case "${1:-}" in
   --bench) want="$want $BENCH" ;;
-  --all) want="$want $BENCH" ;;
+  --all) want="$want $BENCH $QEMU" ;;
+  --qemu) want="$QEMU" ;;
 esac
 
 missing=""
