@@ -317,7 +317,6 @@ static int resolve(struct berth_image_store *s, json_object *tags, const char *n
         if (berth_ref_parse_normalized(name, &ref, NULL) == 0) {
                 if (ref->digest != NULL) {
                         /* name@digest: an image whose manifest has that digest. */
-                        cleanup_free char *rname = berth_ref_name(ref);
                         r = store_record_ids(s, &ids, err);
                         if (r < 0)
                                 return r;
