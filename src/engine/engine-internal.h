@@ -51,7 +51,7 @@ struct berth_container {
         char *dir;        /* <data_root>/containers/<id> */
         char *run_dir;    /* <exec_root>/containers/<id>: bundle, shim socket */
         char *log_path;   /* <dir>/<id>-json.log */
-        char *shim_socket;/* <run_dir>/shim.sock */
+        char *shim_socket;/* <exec_root>/s/<id[:24]>.sock (sun_path is short) */
         char *bundle;     /* <run_dir>/bundle (config.json, rootfs/) */
         bool tty, open_stdin, stdin_once;
         struct berth_engine *engine;

@@ -440,13 +440,27 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         return 0;
 }
 
+static int do_remove(struct berth_container *c, bool force, berth_error **err);
+
 int berth_engine_container_start(struct berth_engine *e, const char *ref, berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
+        bool autorm;
         int r = berth_engine_container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
-        return berth_container_do_start(c, false, err);
+        r = berth_container_do_start(c, false, err);
+        if (r < 0 && r != -EALREADY) {
+                /* Docker removes an --rm container whose start failed (the
+                 * client's wait?condition=removed then returns). */
+                pthread_mutex_lock(&c->lock);
+                autorm = berth_json_bool(c->hostconfig, "AutoRemove", false) &&
+                         !berth_container_is_running(c);
+                pthread_mutex_unlock(&c->lock);
+                if (autorm)
+                        (void)do_remove(c, true, NULL);
+        }
+        return r;
 }
 
 /* ---- exit ---- */
@@ -753,6 +767,7 @@ static int do_remove(struct berth_container *c, bool force, berth_error **err)
         berth_engine_exec_drop_container(e, c->id);
         if (berth_image_get_by_id(e->images, c->image_id, &img, NULL) >= 0)
                 (void)berth_image_release(e->images, img, c->id, NULL);
+        (void)unlink(c->shim_socket);
         r = berth_rm_rf(c->run_dir, err);
         if (r >= 0)
                 r = berth_rm_rf(c->dir, err);
@@ -920,17 +935,6 @@ int berth_engine_container_update(struct berth_engine *e, const char *ref, json_
         *ret = json_object_new_object();
         json_object_object_add(*ret, "Warnings", json_object_new_array());
         berth_engine_emit_container(e, c, "update", NULL, false);
-        return 0;
-}
-
-int berth_engine_container_tty(struct berth_engine *e, const char *ref, bool *ret,
-                               berth_error **err)
-{
-        cleanup_container struct berth_container *c = NULL;
-        int r = berth_engine_container_get(e, ref, &c, err);
-        if (r < 0)
-                return r;
-        *ret = c->tty;
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -960,7 +961,15 @@ static json_object *rlimits(struct berth_container *c)
         json_object *u = berth_json_get(c->hostconfig, "Ulimits");
         json_object *du = c->engine->default_ulimits;
 
-        add_rlimit(rl, "nofile", 1048576, 1048576);
+        struct rlimit own;
+        int64_t nofile = 1048576;
+
+        /* Docker's containers get 1048576 open files; never more than the
+         * daemon itself may grant. */
+        if (getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_max != RLIM_INFINITY &&
+            (int64_t)own.rlim_max < nofile)
+                nofile = (int64_t)own.rlim_max;
+        add_rlimit(rl, "nofile", nofile, nofile);
         if (du) {
                 json_object_object_foreach(du, k, v) add_rlimit(
                         rl, berth_json_str(v, "Name") ?: k, berth_json_int(v, "Soft", 0),

@@ -186,7 +186,8 @@ struct berth_container *berth_container_alloc(struct berth_engine *e, const char
         c->dir = xasprintf("%s/containers/%s", e->data_root, id);
         c->run_dir = xasprintf("%s/containers/%s", e->exec_root, id);
         c->log_path = xasprintf("%s/%s-json.log", c->dir, id);
-        c->shim_socket = xasprintf("%s/shim.sock", c->run_dir);
+        /* sun_path holds 108 bytes: a short name in <exec_root>/s/. */
+        c->shim_socket = xasprintf("%s/s/%.24s.sock", e->exec_root, id);
         c->bundle = xasprintf("%s/bundle", c->run_dir);
         c->started_at = xstrdup("0001-01-01T00:00:00Z");
         c->finished_at = xstrdup("0001-01-01T00:00:00Z");
@@ -538,6 +539,10 @@ int berth_engine_open(const struct berth_engine_config *cfg, struct berth_engine
                 r = berth_mkdir_p(rdir, 0710, err);
         if (r >= 0)
                 r = berth_mkdir_p(e->runtime_root, 0700, err);
+        if (r >= 0) {
+                cleanup_free char *sdir = xasprintf("%s/s", e->exec_root);
+                r = berth_mkdir_p(sdir, 0700, err);
+        }
         if (r >= 0)
                 r = berth_image_store_open(e->data_root, &e->images, err);
         if (r >= 0)

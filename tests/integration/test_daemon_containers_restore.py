@@ -6,6 +6,14 @@ import time
 from daemon_fixtures import berthd_factory  # noqa: F401
 
 
+def docker(d, *args, **kw):
+    """d.docker() with text output."""
+    p = d.docker(*args, **kw)
+    p.stdout = p.stdout.decode(errors="replace") if isinstance(p.stdout, bytes) else p.stdout
+    p.stderr = p.stderr.decode(errors="replace") if isinstance(p.stderr, bytes) else p.stderr
+    return p
+
+
 def wait_for(pred, timeout=20, step=0.1):
     end = time.time() + timeout
     while time.time() < end:
@@ -18,12 +26,12 @@ def wait_for(pred, timeout=20, step=0.1):
 
 def test_sigkill_daemon_containers_survive(berthd_factory):
     d = berthd_factory()
-    d.docker("run", "-d", "--name", "counter", "busybox", "sh", "-c",
+    docker(d, "run", "-d", "--name", "counter", "busybox", "sh", "-c",
              "i=0; while true; do echo $i; i=$((i+1)); usleep 100000; done")
-    d.docker("run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "1000")
+    docker(d, "run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "1000")
     st, doc = d.json("GET", "/v1.41/containers/counter/json")
     pid = doc["State"]["Pid"]
-    wait_for(lambda: len(d.docker("logs", "counter").stdout.split()) > 5)
+    wait_for(lambda: len(docker(d, "logs", "counter").stdout.split()) > 5)
 
     d.kill()
     time.sleep(1.5)  # the counter keeps printing while no daemon runs
@@ -33,29 +41,29 @@ def test_sigkill_daemon_containers_survive(berthd_factory):
     assert st == 200
     assert doc["State"]["Running"] is True
     assert doc["State"]["Pid"] == pid
-    wait_for(lambda: len(d.docker("logs", "counter").stdout.split()) > 40)
-    nums = [int(x) for x in d.docker("logs", "counter").stdout.split()]
+    wait_for(lambda: len(docker(d, "logs", "counter").stdout.split()) > 40)
+    nums = [int(x) for x in docker(d, "logs", "counter").stdout.split()]
     assert nums == list(range(len(nums))), "gap in the log"
 
-    p = d.docker("exec", "counter", "echo", "exec-ok")
+    p = docker(d, "exec", "counter", "echo", "exec-ok")
     assert p.stdout == "exec-ok\n"
     st, doc = d.json("GET", "/v1.41/containers/always/json")
     assert doc["State"]["Running"] is True
 
     # Stop after the restart still works (the shim is re-adopted).
-    d.docker("stop", "-t", "1", "counter")
+    docker(d, "stop", "-t", "1", "counter")
     st, doc = d.json("GET", "/v1.41/containers/counter/json")
     assert doc["State"]["Status"] == "exited"
-    d.docker("rm", "-f", "counter", "always")
+    docker(d, "rm", "-f", "counter", "always")
 
 
 def test_exit_while_daemon_down_is_recorded(berthd_factory):
     d = berthd_factory()
-    d.docker("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 5")
+    docker(d, "run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 5")
     d.kill()
     time.sleep(2.5)
     d.start()
     st, doc = d.json("GET", "/v1.41/containers/short/json")
     assert doc["State"]["Status"] == "exited"
     assert doc["State"]["ExitCode"] == 5
-    d.docker("rm", "short")
+    docker(d, "rm", "short")
