@@ -36,11 +36,13 @@ static bool query_int_in(struct api_req *r, const char *key, long long dflt, lon
         return true;
 }
 
-/* Answer an engine call's outcome: 204 (or 304 for EALREADY) on success. */
-static void reply_simple(struct api_req *r, int ret, berth_error *err, int ok_status)
+/* Answer an engine call's outcome: 204 (or 304 for EALREADY) on success.
+ * ERRP, not the error itself: the call that fills it is an argument of the
+ * same call, and C leaves the order in which arguments are evaluated open. */
+static void reply_simple(struct api_req *r, int ret, berth_error **errp, int ok_status)
 {
         if (ret < 0)
-                api_reply_berr(r, err);
+                api_reply_berr(r, *errp);
         else
                 api_reply_empty(r, ok_status);
 }
@@ -106,7 +108,7 @@ void api_container_start(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_start(ENGINE(r), r->params[0], &err), err, 204);
+        reply_simple(r, berth_engine_container_start(ENGINE(r), r->params[0], &err), &err, 204);
 }
 
 static bool stop_timeout(struct api_req *r, long long *t)
@@ -125,8 +127,7 @@ void api_container_stop(struct api_req *r)
                 return;
         const char *sig = api_query(r, "signal");
         reply_simple(r, berth_engine_container_stop(ENGINE(r), r->params[0], (int)t,
-                                                    sig && *sig ? sig : NULL, &err),
-                     err, 204);
+                                                    sig && *sig ? sig : NULL, &err), &err, 204);
 }
 
 void api_container_restart(struct api_req *r)
@@ -135,7 +136,7 @@ void api_container_restart(struct api_req *r)
         long long t;
         if (!api_need_engine(r) || !stop_timeout(r, &t))
                 return;
-        reply_simple(r, berth_engine_container_restart(ENGINE(r), r->params[0], (int)t, &err), err, 204);
+        reply_simple(r, berth_engine_container_restart(ENGINE(r), r->params[0], (int)t, &err), &err, 204);
 }
 
 void api_container_kill(struct api_req *r)
@@ -144,8 +145,7 @@ void api_container_kill(struct api_req *r)
         if (!api_need_engine(r))
                 return;
         const char *sig = api_query(r, "signal");
-        reply_simple(r, berth_engine_container_kill(ENGINE(r), r->params[0], sig && *sig ? sig : "KILL", &err),
-                     err, 204);
+        reply_simple(r, berth_engine_container_kill(ENGINE(r), r->params[0], sig && *sig ? sig : "KILL", &err), &err, 204);
 }
 
 void api_container_pause(struct api_req *r)
@@ -153,7 +153,7 @@ void api_container_pause(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], true, &err), err, 204);
+        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], true, &err), &err, 204);
 }
 
 void api_container_unpause(struct api_req *r)
@@ -161,7 +161,7 @@ void api_container_unpause(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], false, &err), err, 204);
+        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], false, &err), &err, 204);
 }
 
 void api_container_delete(struct api_req *r)
@@ -171,8 +171,7 @@ void api_container_delete(struct api_req *r)
                 return;
         reply_simple(r, berth_engine_container_remove(ENGINE(r), r->params[0],
                                                       api_query_bool(r, "force", false),
-                                                      api_query_bool(r, "v", false), &err),
-                     err, 204);
+                                                      api_query_bool(r, "v", false), &err), &err, 204);
 }
 
 void api_container_rename(struct api_req *r)
@@ -185,7 +184,7 @@ void api_container_rename(struct api_req *r)
                 api_reply_error(r, 400, "Neither old nor new names may be empty");
                 return;
         }
-        reply_simple(r, berth_engine_container_rename(ENGINE(r), r->params[0], name, &err), err, 204);
+        reply_simple(r, berth_engine_container_rename(ENGINE(r), r->params[0], name, &err), &err, 204);
 }
 
 void api_container_top(struct api_req *r)
@@ -235,8 +234,7 @@ void api_container_resize(struct api_req *r)
         if (!api_need_engine(r) || !query_int_in(r, "h", 0, 0, 65535, &h) ||
             !query_int_in(r, "w", 0, 0, 65535, &w))
                 return;
-        reply_simple(r, berth_engine_container_resize(ENGINE(r), r->params[0], (int)h, (int)w, &err),
-                     err, 200);
+        reply_simple(r, berth_engine_container_resize(ENGINE(r), r->params[0], (int)h, (int)w, &err), &err, 200);
 }
 
 void api_containers_prune(struct api_req *r)
@@ -577,8 +575,7 @@ void api_container_archive_put(struct api_req *r)
                 return;
         reply_simple(r, berth_engine_container_archive_put(ENGINE(r), r->params[0], path, r->body_fd,
                                                            api_query_bool(r, "noOverwriteDirNonDir", false),
-                                                           &err),
-                     err, 200);
+                                                           &err), &err, 200);
 }
 
 /* ---- attach ------------------------------------------------------------ */
