@@ -19,9 +19,12 @@ $(TESTBUILD)/build.ninja:
 deps:
 	sh scripts/install-deps.sh
 
+# The programs go to PREFIX/bin; berthd finds berth-shim next to itself.
+PROGRAMS = src/oci/berth-oci src/cli/berth src/daemon/berthd src/shim/prog/berth-shim
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/src/oci/berth-oci $(DESTDIR)$(PREFIX)/bin/berth-oci
+	for p in $(PROGRAMS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(PREFIX)/bin/; done
 
 # Every test: unit tests (ASan+UBSan) then integration tests against the
 # sanitized binaries.
