@@ -782,7 +782,9 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                 d->c = berth_container_ref(c);
                 d->x = x;
                 d->sx = sx;
-                x = NULL; /* the thread owns the reference */
+                /* The thread owns the fds and the reference now. */
+                sx.conn = sx.pty = sx.stdin_fd = sx.stdout_fd = sx.stderr_fd = -1;
+                x = NULL;
                 pthread_attr_init(&attr);
                 pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
                 if (pthread_create(&th, &attr, detached_exec, d) != 0)
