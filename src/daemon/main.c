@@ -376,11 +376,14 @@ static int write_pidfile(const char *path, berth_error **err)
         return berth_write_file_atomic(path, s, strlen(s), 0644, err);
 }
 
-static char *find_shim(const char *flag)
+/* A helper program: FLAG, else $ENV_NAME, else next to berthd (installed)
+ * or where the build tree puts it (BUILD_REL, relative to berthd's dir). */
+static char *find_program(const char *flag, const char *env_name, const char *name,
+                          const char *build_rel)
 {
         char self[PATH_MAX];
         ssize_t n;
-        const char *env = getenv("BERTH_SHIM");
+        const char *env = getenv(env_name);
         if (flag)
                 return xstrdup(flag);
         if (env && *env)
@@ -391,9 +394,9 @@ static char *find_shim(const char *flag)
                 char *slash = strrchr(self, '/');
                 if (slash) {
                         *slash = '\0';
-                        const char *cands[] = {"/berth-shim", "/../shim/prog/berth-shim", "/../shim/berth-shim"};
-                        for (size_t i = 0; i < 3; i++) {
-                                char *p = xasprintf("%s%s", self, cands[i]);
+                        const char *cands[] = {"/", build_rel};
+                        for (size_t i = 0; i < 2; i++) {
+                                char *p = xasprintf("%s%s%s", self, cands[i], i == 0 ? name : "");
                                 if (access(p, X_OK) == 0) {
                                         char *real = realpath(p, NULL);
                                         free(p);
@@ -403,7 +406,7 @@ static char *find_shim(const char *flag)
                         }
                 }
         }
-        return xstrdup("berth-shim");
+        return xstrdup(name);
 }
 
 static void *watchdog(void *p)
@@ -424,6 +427,7 @@ int main(int argc, char **argv)
         sigset_t mask;
         int sfd, rc = 0;
         cleanup_free char *shim = NULL;
+        cleanup_free char *init = NULL;
 #ifdef BERTH_API_HAVE_ENGINE
         struct berth_engine *engine = NULL;
 #endif
@@ -484,7 +488,8 @@ int main(int argc, char **argv)
                 logf_(BERTH_API_LOG_ERROR, "%s", err->msg);
                 return 1;
         }
-        shim = find_shim(o.shim_path);
+        shim = find_program(o.shim_path, "BERTH_SHIM", "berth-shim", "/../shim/prog/berth-shim");
+        init = find_program(NULL, "BERTH_INIT", "berth-init", "/../init/berth-init");
         logf_(BERTH_API_LOG_INFO, "Starting up berthd %s (data root `%s`, exec root `%s`)", BERTH_VERSION,
               o.data_root, o.exec_root);
 
@@ -494,6 +499,7 @@ int main(int argc, char **argv)
                         .data_root = o.data_root,
                         .exec_root = o.exec_root,
                         .shim_path = shim,
+                        .init_path = init,
                         .log_opts = o.log_opts,
                         .default_ulimits = o.default_ulimits,
                 };

@@ -109,6 +109,7 @@ struct berth_engine {
         char *data_root;
         char *exec_root;
         char *shim_path;
+        char *init_path;
         json_object *log_opts;        /* owned reference, may be NULL */
         json_object *default_ulimits; /* owned reference, may be NULL */
         struct berth_image_store *images;

@@ -32,6 +32,7 @@ struct berth_engine_config {
         const char *data_root;  /* /var/lib/berth */
         const char *exec_root;  /* /run/berth */
         const char *shim_path;  /* the berth-shim binary */
+        const char *init_path;  /* the berth-init binary, mounted for `run --init` */
         json_object *log_opts;  /* daemon.json "log-opts" (max-size, max-file), may be NULL */
         json_object *default_ulimits; /* daemon.json "default-ulimits", may be NULL */
 };

@@ -1089,11 +1089,13 @@ static char **container_argv(struct berth_container *c)
         json_object *cmd = berth_json_get(c->config, "Cmd");
         size_t n = (ep ? json_object_array_length(ep) : 0) +
                    (cmd ? json_object_array_length(cmd) : 0);
-        char **v = xcalloc(n + 2, sizeof(char *));
+        char **v = xcalloc(n + 3, sizeof(char *));
         size_t k = 0;
 
-        if (berth_json_bool(c->hostconfig, "Init", false))
+        if (berth_json_bool(c->hostconfig, "Init", false)) {
                 v[k++] = xstrdup("/sbin/docker-init");
+                v[k++] = xstrdup("--");
+        }
         for (size_t i = 0; ep && i < json_object_array_length(ep); i++)
                 v[k++] = xstrdup(json_object_get_string(json_object_array_get_idx(ep, i)));
         for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++)
@@ -1269,8 +1271,8 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
         if (!user_mounts(hc, "/etc/hosts"))
                 add_mount(mounts, "/etc/hosts", "bind", etc_hosts, "rbind,rprivate");
         if (berth_json_bool(hc, "Init", false)) {
-                cleanup_free char *init = xasprintf("%s/berth-init", c->engine->data_root);
-                add_mount(mounts, "/sbin/docker-init", "bind", init, "rbind,ro,rprivate");
+                add_mount(mounts, "/sbin/docker-init", "bind", c->engine->init_path,
+                          "rbind,ro,rprivate");
         }
         r = add_user_mounts(c, mounts, err);
         if (r < 0)

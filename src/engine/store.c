@@ -526,6 +526,7 @@ int berth_engine_open(const struct berth_engine_config *cfg, struct berth_engine
         e->data_root = xstrdup(cfg->data_root ? cfg->data_root : "/var/lib/berth");
         e->exec_root = xstrdup(cfg->exec_root ? cfg->exec_root : "/run/berth");
         e->shim_path = xstrdup(cfg->shim_path ? cfg->shim_path : "berth-shim");
+        e->init_path = xstrdup(cfg->init_path ? cfg->init_path : "berth-init");
         e->log_opts = cfg->log_opts ? json_object_get(cfg->log_opts) : NULL;
         e->default_ulimits = cfg->default_ulimits ? json_object_get(cfg->default_ulimits) : NULL;
         e->runtime_root = xasprintf("%s/runtime", e->exec_root);
@@ -584,6 +585,7 @@ void berth_engine_close(struct berth_engine *e)
         free(e->data_root);
         free(e->exec_root);
         free(e->shim_path);
+        free(e->init_path);
         free(e->runtime_root);
         pthread_mutex_destroy(&e->lock);
         free(e);
