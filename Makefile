@@ -20,7 +20,8 @@ deps:
 	sh scripts/install-deps.sh
 
 # The programs go to PREFIX/bin; berthd finds berth-shim next to itself.
-PROGRAMS = src/oci/berth-oci src/cli/berth src/daemon/berthd src/shim/prog/berth-shim
+PROGRAMS = src/oci/berth-oci src/cli/berth src/daemon/berthd src/shim/prog/berth-shim \
+	src/init/berth-init
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
