@@ -8,14 +8,17 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
+#include "layer.h"
 #include "store-internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -127,6 +130,63 @@ int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int
         return r;
 }
 
+/* ---- unpacking while storing -------------------------------------------------- */
+
+/* Every layer-sized entry of the archive goes to the content store (hashed,
+ * written, verified by the blob writer) and, through a pipe, to a thread
+ * that unpacks it into a temporary snapshot at the same time. The archive
+ * is read once; the bytes are hashed once (the unpacker skips the digest
+ * the blob writer computes, and for a plain tar that digest is the
+ * diffID); the unpack of one layer overlaps the copy of the next, on
+ * another core. A layer's chain id is known only once the config is
+ * parsed (and a docker-archive may put the config last), so the snapshots
+ * wait unnamed under layers/.tmp-* until berth_image_register() commits
+ * them in order (store_unpack_layer) after checking the blob digest and the
+ * config's diffID; nothing gets its real name before that. An entry that is
+ * no layer (a large OCI config) just fails to unpack and is dropped; a
+ * layer whose speculative unpack failed is unpacked again the ordinary way,
+ * which reports the error. */
+#define SPEC_MIN_SIZE (64 * 1024)
+#define SPEC_MAX_RUNNING 4
+#define SPEC_MAX_TOTAL BERTH_IMAGE_MAX_LAYERS
+#define SPEC_PIPE_SIZE (1 << 20)
+
+struct spec {
+        pthread_t thread;
+        const char *root;
+        int rfd;
+        bool joined;
+        bool fed;    /* every byte of the entry went down the pipe */
+        bool stored; /* the blob was committed: digest is valid */
+        char digest[BERTH_DIGEST_STR_LEN];
+        /* Written by the thread, read after the join. */
+        int ret;
+        char *tmp;
+        struct berth_layer_apply_stats stats;
+};
+
+static void *spec_main(void *arg)
+{
+        struct spec *sp = arg;
+        char *buf = xmalloc(BUFSZ);
+        sp->ret = berth_snapshot_prepare(sp->root, sp->rfd, BERTH_LAYER_AUTO,
+                                         BERTH_LAYER_APPLY_NO_RAW_DIGEST, &sp->stats, &sp->tmp,
+                                         NULL);
+        /* Read to the end, so that the writer never meets a closed pipe. */
+        while (TEMP_FAILURE_RETRY_INT(read(sp->rfd, buf, BUFSZ)) > 0)
+                ;
+        free(buf);
+        berth_closep(&sp->rfd);
+        return NULL;
+}
+
+static void spec_join(struct spec *sp)
+{
+        if (!sp->joined)
+                (void)pthread_join(sp->thread, NULL);
+        sp->joined = true;
+}
+
 /* ---- load ------------------------------------------------------------------- */
 
 struct entry {
@@ -144,10 +204,73 @@ struct load_ctx {
         size_t n, cap;
         char **new_blobs;
         char **lines;
+        struct spec **specs;
+        size_t n_specs;
 };
+
+/* Start unpacking the next entry on a thread; *ret_wfd gets the pipe to
+ * feed it. NULL when it will be unpacked later instead. */
+static struct spec *spec_start(struct load_ctx *c, int *ret_wfd)
+{
+        int p[2];
+        size_t running = 0;
+
+        if (c->s->serial_unpack || c->n_specs >= SPEC_MAX_TOTAL)
+                return NULL;
+        for (size_t i = 0; i < c->n_specs; i++)
+                running += !c->specs[i]->joined;
+        for (size_t i = 0; i < c->n_specs && running >= SPEC_MAX_RUNNING; i++)
+                if (!c->specs[i]->joined) {
+                        spec_join(c->specs[i]);
+                        running--;
+                }
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return NULL;
+        (void)fcntl(p[1], F_SETPIPE_SZ, SPEC_PIPE_SIZE);
+        struct spec *sp = xmalloc0(sizeof(*sp));
+        sp->root = berth_image_store_root(c->s);
+        sp->rfd = p[0];
+        if (pthread_create(&sp->thread, NULL, spec_main, sp) != 0) {
+                close(p[0]);
+                close(p[1]);
+                free(sp);
+                return NULL;
+        }
+        c->specs = xrealloc(c->specs, (c->n_specs + 1) * sizeof(*c->specs));
+        c->specs[c->n_specs++] = sp;
+        *ret_wfd = p[1];
+        return sp;
+}
+
+/* Wait for every unpacking thread; hand what was unpacked from a stored
+ * blob to the store, remove the rest. */
+static void spec_finish(struct load_ctx *c)
+{
+        bool any = false;
+        for (size_t i = 0; i < c->n_specs; i++) {
+                struct spec *sp = c->specs[i];
+                spec_join(sp);
+                if (sp->ret >= 0 && sp->fed && sp->stored) {
+                        const char *diff_id = sp->stats.diff_id[0] ? sp->stats.diff_id : sp->digest;
+                        store_prepared_add(c->s, sp->digest, diff_id, steal_pointer(&sp->tmp),
+                                           (int64_t)sp->stats.unpacked_size);
+                        any = true;
+                } else if (sp->tmp != NULL) {
+                        (void)berth_rm_rf(sp->tmp, NULL);
+                }
+                free(sp->tmp);
+                free(sp);
+        }
+        free(c->specs);
+        c->specs = NULL;
+        c->n_specs = 0;
+        if (any)
+                c->s->prepared_synced = false;
+}
 
 static void load_ctx_clear(struct load_ctx *c)
 {
+        spec_finish(c);
         for (size_t i = 0; i < c->n; i++) {
                 free(c->e[i].name);
                 free(c->e[i].data);
@@ -315,10 +438,15 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                 }
                 struct entry *e = add_entry(c, name);
                 cleanup_blob_writer struct berth_blob_writer *w = NULL;
+                cleanup_close int wfd = -1;
+                struct spec *sp = NULL;
                 bool created;
                 r = berth_blob_writer_new(c->s, expected, size, &w, err);
                 if (r < 0)
                         return r;
+                /* A blob the store has is most likely unpacked already. */
+                if (size >= SPEC_MIN_SIZE && !(expected && berth_blob_exists(c->s, expected)))
+                        sp = spec_start(c, &wfd);
                 for (;;) {
                         la_ssize_t n = archive_read_data(a, buf, BUFSZ);
                         if (n < 0)
@@ -329,10 +457,19 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                         r = berth_blob_writer_write(w, buf, (size_t)n, err);
                         if (r < 0)
                                 return berth_error_prefix(err, r, "`%s`", name);
+                        if (wfd >= 0 && berth_write_all(wfd, buf, (size_t)n) < 0)
+                                berth_closep(&wfd); /* that unpack is lost */
                 }
+                if (sp != NULL && wfd >= 0)
+                        sp->fed = true;
+                berth_closep(&wfd);
                 r = berth_blob_writer_commit(w, e->digest, &created, err);
                 if (r < 0)
                         return berth_error_prefix(err, r, "`%s` in the image archive", name);
+                if (sp != NULL) {
+                        memcpy(sp->digest, e->digest, BERTH_DIGEST_STR_LEN);
+                        sp->stored = true;
+                }
                 e->size = size;
                 if (created)
                         store_strv_push(&c->new_blobs, e->digest);
@@ -518,6 +655,7 @@ static int load_oci(struct load_ctx *c, struct entry *idx, berth_error **err)
 static int load_locked(struct load_ctx *c, int fd, berth_error **err)
 {
         int r = read_archive(c, fd, err);
+        spec_finish(c);
         if (r < 0)
                 return r;
         struct entry *mf = find_entry(c, "manifest.json");
@@ -541,6 +679,8 @@ int berth_image_load(struct berth_image_store *s, int fd, char ***ret_lines, ber
         r = store_list_layers(s, &layers_before, err);
         if (r >= 0)
                 r = load_locked(&c, fd, err);
+        /* Layers unpacked for nothing (failure, not in any image). */
+        store_prepared_clear(s);
         /* Blobs this load added that no image uses (a failure, or files
          * the format does not need) go away, with any layer it unpacked for
          * nothing. */

@@ -36,6 +36,9 @@
 struct reader {
         int fd;
         enum berth_layer_compression comp;
+        /* raw_sha hashes the bytes as read, only for a compressed stream: for
+         * a plain one they are the tar, hashed once into tar_sha. NULL when
+         * not wanted (BERTH_LAYER_APPLY_NO_RAW_DIGEST). */
         struct berth_sha256 *raw_sha, *tar_sha;
         uint64_t raw_size, tar_size;
         unsigned char *in;
@@ -65,17 +68,19 @@ static int reader_fill(struct reader *r)
                 r->in_len = r->in_pos = 0;
                 return 0;
         }
-        berth_sha256_update(r->raw_sha, r->in, (size_t)n);
+        if (r->raw_sha != NULL && r->comp != BERTH_LAYER_PLAIN)
+                berth_sha256_update(r->raw_sha, r->in, (size_t)n);
         r->raw_size += (uint64_t)n;
         r->in_len = (size_t)n;
         r->in_pos = 0;
         return 0;
 }
 
-static int reader_init(struct reader *r, int fd, enum berth_layer_compression c)
+static int reader_init(struct reader *r, int fd, enum berth_layer_compression c, unsigned flags)
 {
         r->fd = fd;
-        r->raw_sha = berth_sha256_new();
+        if (!(flags & BERTH_LAYER_APPLY_NO_RAW_DIGEST))
+                r->raw_sha = berth_sha256_new();
         r->tar_sha = berth_sha256_new();
         r->in = xmalloc(BUF_SIZE);
         r->out = xmalloc(BUF_SIZE);
@@ -88,7 +93,6 @@ static int reader_init(struct reader *r, int fd, enum berth_layer_compression c)
                                 return berth_fail_errno(&r->err, "read layer stream");
                         if (n == 0)
                                 r->in_eof = true;
-                        berth_sha256_update(r->raw_sha, r->in + r->in_len, (size_t)n);
                         r->raw_size += (uint64_t)n;
                         r->in_len += (size_t)n;
                 }
@@ -102,6 +106,19 @@ static int reader_init(struct reader *r, int fd, enum berth_layer_compression c)
                 /* A stream that ended here is plain; no more reads needed. */
         }
         r->comp = c;
+        /* The bytes read so far (the sniffed magic) are still in `in`. */
+        if (r->raw_sha != NULL && c != BERTH_LAYER_PLAIN && r->in_len > 0)
+                berth_sha256_update(r->raw_sha, r->in, r->in_len);
+        if (c == BERTH_LAYER_PLAIN) {
+                /* The raw digest is the diffID: hash the bytes once. */
+                berth_sha256_free(r->raw_sha);
+                r->raw_sha = NULL;
+                if (flags & BERTH_LAYER_APPLY_NO_RAW_DIGEST) {
+                        /* The caller hashes these very bytes already. */
+                        berth_sha256_free(r->tar_sha);
+                        r->tar_sha = NULL;
+                }
+        }
         switch (c) {
         case BERTH_LAYER_GZIP:
                 if (inflateInit2(&r->z, 15 + 16) != Z_OK)
@@ -156,7 +173,8 @@ static ssize_t reader_read(struct reader *r, const void **ret_buf)
                         }
                         *ret_buf = r->in + r->in_pos;
                         r->in_pos = r->in_len;
-                        berth_sha256_update(r->tar_sha, *ret_buf, avail);
+                        if (r->tar_sha != NULL)
+                                berth_sha256_update(r->tar_sha, *ret_buf, avail);
                         r->tar_size += avail;
                         return (ssize_t)avail;
                 case BERTH_LAYER_GZIP: {
@@ -921,7 +939,7 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
         if (ap.lim.max_total_size == 0)
                 ap.lim.max_total_size = 256ULL << 30;
 
-        res = reader_init(&r, tar_fd, c);
+        res = reader_init(&r, tar_fd, c, flags);
         if (res < 0)
                 goto out_reader;
 
@@ -986,8 +1004,13 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
         if (res < 0)
                 goto out;
         if (ret != NULL) {
-                berth_sha256_final(r.tar_sha, ret->diff_id);
-                berth_sha256_final(r.raw_sha, ret->digest);
+                ret->diff_id[0] = ret->digest[0] = '\0';
+                if (r.tar_sha != NULL)
+                        berth_sha256_final(r.tar_sha, ret->diff_id);
+                if (r.raw_sha != NULL)
+                        berth_sha256_final(r.raw_sha, ret->digest);
+                else if (r.comp == BERTH_LAYER_PLAIN && !(flags & BERTH_LAYER_APPLY_NO_RAW_DIGEST))
+                        memcpy(ret->digest, ret->diff_id, BERTH_DIGEST_STR_LEN);
                 ret->size = r.raw_size;
                 ret->unpacked_size = ap.unpacked;
                 ret->entries = entries;

@@ -25,6 +25,11 @@ enum {
          * trusted.overlay.opaque="y" xattr). Without it DIRFD is a flat tree
          * (import, flatten) and whiteouts delete what they name. */
         BERTH_LAYER_APPLY_OVERLAY = 1u << 0,
+        /* The caller hashes the bytes it feeds in itself (a tee): the raw
+         * digest is not computed (ret->digest is left empty), and neither is
+         * the diffID of an uncompressed stream, which is that same digest
+         * (ret->diff_id is left empty then). */
+        BERTH_LAYER_APPLY_NO_RAW_DIGEST = 1u << 1,
 };
 
 /* Bounds on what one layer may contain. Zero fields take the defaults. */
@@ -101,6 +106,23 @@ int berth_snapshot_unpack(const char *data_root, const char *parent_chain, int t
                           enum berth_layer_compression c,
                           struct berth_layer_apply_stats *ret_stats,
                           char ret_chain[BERTH_DIGEST_STR_LEN], berth_error **err);
+
+/* The two halves of berth_snapshot_unpack(), for unpacking layers in
+ * parallel and before their chain is known. Prepare applies the layer read
+ * from TAR_FD (FLAGS added to BERTH_LAYER_APPLY_OVERLAY) into a new
+ * temporary directory under <data_root>/layers, returned in *ret_tmp; it
+ * syncs nothing. Commit moves such a directory into place as CHAIN_ID on
+ * top of PARENT_CHAIN (which must exist): when SYNCED is false the file
+ * system is synced first (syncfs), then the directory is renamed and the
+ * layers directory fsynced. When CHAIN_ID exists already, TMP is removed
+ * and the existing snapshot kept. On failure TMP is left for the caller. */
+int berth_snapshot_prepare(const char *data_root, int tar_fd, enum berth_layer_compression c,
+                           unsigned flags, struct berth_layer_apply_stats *ret_stats,
+                           char **ret_tmp, berth_error **err);
+int berth_snapshot_commit(const char *data_root, const char *tmp, const char *parent_chain,
+                          const char *chain_id, bool synced, berth_error **err);
+/* syncfs() of the file system holding <data_root>/layers. */
+int berth_snapshot_sync(const char *data_root, berth_error **err);
 bool berth_snapshot_exists(const char *data_root, const char *chain_id);
 /* Returns a newly allocated "<data_root>/layers/<hex>" or NULL for an
  * invalid chain ID. */

@@ -549,6 +549,27 @@ int store_unpack_layer(struct berth_image_store *s, const struct berth_image_lay
                 *ret_unpacked = -1;
         if (berth_snapshot_exists(s->root, l->chain_id))
                 return 0;
+        /* Unpacked already while it was stored (load): its content is the
+         * blob's, verified, and its diffID the config's, so only the name
+         * was missing. */
+        for (size_t i = 0; i < s->n_prepared; i++) {
+                struct store_prepared *p = &s->prepared[i];
+                if (p->tmp == NULL || strcmp(p->digest, l->digest) != 0 ||
+                    strcmp(p->diff_id, l->diff_id) != 0)
+                        continue;
+                r = berth_snapshot_commit(s->root, p->tmp, parent_chain, l->chain_id,
+                                          s->prepared_synced, err);
+                if (r < 0)
+                        return berth_error_prefix(err, r, "unpack layer %s", l->digest);
+                /* Every prepared snapshot was complete before that sync. */
+                s->prepared_synced = true;
+                s->prepared_used++;
+                free(p->tmp);
+                p->tmp = NULL;
+                if (ret_unpacked)
+                        *ret_unpacked = p->unpacked;
+                return 0;
+        }
         fd = berth_blob_open(s, l->digest, err);
         if (fd < 0)
                 return fd;
@@ -564,6 +585,30 @@ int store_unpack_layer(struct berth_image_store *s, const struct berth_image_lay
         if (ret_unpacked)
                 *ret_unpacked = (int64_t)st.unpacked_size;
         return 0;
+}
+
+void store_prepared_add(struct berth_image_store *s, const char *digest, const char *diff_id,
+                        char *tmp, int64_t unpacked)
+{
+        s->prepared = xrealloc(s->prepared, (s->n_prepared + 1) * sizeof(*s->prepared));
+        struct store_prepared *p = &s->prepared[s->n_prepared++];
+        snprintf(p->digest, sizeof(p->digest), "%s", digest);
+        snprintf(p->diff_id, sizeof(p->diff_id), "%s", diff_id);
+        p->tmp = tmp;
+        p->unpacked = unpacked;
+}
+
+void store_prepared_clear(struct berth_image_store *s)
+{
+        for (size_t i = 0; i < s->n_prepared; i++) {
+                if (s->prepared[i].tmp != NULL)
+                        (void)berth_rm_rf(s->prepared[i].tmp, NULL);
+                free(s->prepared[i].tmp);
+        }
+        free(s->prepared);
+        s->prepared = NULL;
+        s->n_prepared = 0;
+        s->prepared_synced = false;
 }
 
 int store_remove_layer(struct berth_image_store *s, const char *chain_id, berth_error **err)

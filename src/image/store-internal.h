@@ -16,7 +16,27 @@ struct berth_image_store {
         char *layers_dir;
         int lock_fd;
         int lock_depth;
+        /* Layers a load unpacked while storing them, before their chain was
+         * known (archive.c); store_unpack_layer() commits them in order. */
+        struct store_prepared *prepared;
+        size_t n_prepared;
+        bool prepared_synced; /* a syncfs ran after the last was written */
+        bool serial_unpack;   /* load: unpack after storing, one at a time */
+        unsigned prepared_used; /* prepared snapshots committed (for tests) */
 };
+
+struct store_prepared {
+        char digest[BERTH_DIGEST_STR_LEN];  /* of the blob it came from */
+        char diff_id[BERTH_DIGEST_STR_LEN];
+        char *tmp;        /* the temporary snapshot; NULL once committed */
+        int64_t unpacked; /* bytes of file content */
+};
+
+/* Hand a prepared snapshot (TMP, taken) to the store. */
+void store_prepared_add(struct berth_image_store *s, const char *digest, const char *diff_id,
+                        char *tmp, int64_t unpacked);
+/* Remove the prepared snapshots nobody committed and forget them all. */
+void store_prepared_clear(struct berth_image_store *s);
 
 /* Append a copy of S to the NULL-terminated *V. */
 void store_strv_push(char ***v, const char *s);

@@ -45,6 +45,7 @@ void berth_image_store_free(struct berth_image_store *s)
 {
         if (s == NULL)
                 return;
+        store_prepared_clear(s);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);
         free(s->root);
