@@ -32,7 +32,14 @@ install: all
 check: deps $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	meson test -C $(TESTBUILD) --print-errorlogs
+	$(MAKE) fuzz-smoke
 	BERTH_BUILD=$(abspath $(TESTBUILD)) $(PYTHON) -m pytest -q -ra tests/integration
+
+# libFuzzer harnesses (clang): seed corpora plus a few thousand random runs
+# each; fails on any crash, leak or sanitizer report. See fuzz/README.md.
+.PHONY: fuzz-smoke
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke
 
 unit: $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
