@@ -1,103 +1,289 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* berth: for now it works on the image store directly (--data-root); later
- * it will talk to berthd. */
+/* berth: Docker's CLI over the Engine API of berthd. With --data-root (or
+ * BERTH_DATA_ROOT) the image commands work on the image store directly,
+ * without a daemon; `image base` and `image check` always do. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "berth-version.h"
 #include "cli.h"
+#include "cmds.h"
 #include "util/cleanup.h"
 
-static const char usage[] =
-        "Usage: berth [--data-root DIR] COMMAND\n"
-        "\n"
-        "Image commands (on the store under --data-root, default /var/lib/berth):\n"
-        "  images [-q] [-a] [--no-trunc] [--format TMPL] [REPO[:TAG]]\n"
-        "  image inspect [-f TMPL] IMAGE...\n"
-        "  history [--no-trunc] [-q] IMAGE\n"
-        "  tag SOURCE TARGET\n"
-        "  rmi [-f] IMAGE...\n"
-        "  save [-o FILE] [--format docker|oci] IMAGE...\n"
-        "  load [-i FILE] [-q]\n"
-        "  import [-c CHANGE]... [-m MESSAGE] FILE|- [REPO[:TAG]]\n"
-        "  system df [-v]\n"
-        "  image prune [-a] [-f]\n"
-        "  image check [--repair]\n"
-        "  image base busybox [--busybox PATH] [REPO[:TAG]]\n"
-        "  image base debian [--suite SUITE] [--include PKG,...] [--mirror URL] [REPO[:TAG]]\n";
+#define DEFAULT_HOST "unix:///run/berth.sock"
 
+static const char usage[] =
+        "\n"
+        "Usage:  berth [OPTIONS] COMMAND\n"
+        "\n"
+        "A Docker-compatible container engine: berth talks to berthd over the Engine API\n"
+        "\n"
+        "Common Commands:\n"
+        "  run         Create and run a new container from an image\n"
+        "  exec        Execute a command in a running container\n"
+        "  ps          List containers\n"
+        "  images      List images\n"
+        "  info        Display system-wide information\n"
+        "  version     Show the Berth version information\n"
+        "\n"
+        "Management Commands:\n"
+        "  container   Manage containers\n"
+        "  image       Manage images\n"
+        "  system      Manage Berth\n"
+        "\n"
+        "Commands:\n"
+        "  attach      Attach local standard input, output, and error streams to a running container\n"
+        "  cp          Copy files/folders between a container and the local filesystem\n"
+        "  create      Create a new container\n"
+        "  events      Get real time events from the server\n"
+        "  export      Export a container's filesystem as a tar archive\n"
+        "  history     Show the history of an image\n"
+        "  import      Import the contents from a tarball to create a filesystem image\n"
+        "  inspect     Return low-level information on Berth objects\n"
+        "  kill        Kill one or more running containers\n"
+        "  load        Load an image from a tar archive or STDIN\n"
+        "  logs        Fetch the logs of a container\n"
+        "  pause       Pause all processes within one or more containers\n"
+        "  rename      Rename a container\n"
+        "  restart     Restart one or more containers\n"
+        "  rm          Remove one or more containers\n"
+        "  rmi         Remove one or more images\n"
+        "  save        Save one or more images to a tar archive (streamed to STDOUT by default)\n"
+        "  start       Start one or more stopped containers\n"
+        "  stats       Display a live stream of container(s) resource usage statistics\n"
+        "  stop        Stop one or more running containers\n"
+        "  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n"
+        "  top         Display the running processes of a container\n"
+        "  unpause     Unpause all processes within one or more containers\n"
+        "  wait        Block until one or more containers stop, then print their exit codes\n"
+        "\n"
+        "Global Options:\n"
+        "      --data-root string   Work on the image store under this directory directly (image commands only)\n"
+        "  -D, --debug              Enable debug mode\n"
+        "  -H, --host string        Daemon socket to connect to (default $BERTH_HOST, $DOCKER_HOST or\n"
+        "                           " DEFAULT_HOST "; a daemon is started there when none answers)\n"
+        "  -l, --log-level string   Set the logging level (accepted for compatibility)\n"
+        "  -v, --version            Print version information and quit\n"
+        "\n"
+        "Image store commands (no daemon needed):\n"
+        "  image base busybox [--busybox PATH] [REPO[:TAG]]\n"
+        "  image base debian [--suite SUITE] [--include PKG,...] [--mirror URL] [REPO[:TAG]]\n"
+        "  image check [--repair]\n"
+        "\n"
+        "Run 'berth COMMAND --help' for more information on a command.\n";
+
+struct api_verb {
+        const char *name;
+        int (*fn)(struct api_cli *c, int argc, char **argv);
+};
+
+static const struct api_verb top_verbs[] = {
+        { "attach", cmd_attach },   { "cp", cmd_cp },           { "create", cmd_create },
+        { "events", cmd_events },   { "exec", cmd_exec },       { "export", cmd_export },
+        { "history", cmd_history_api }, { "images", cmd_images_api }, { "import", cmd_import_api },
+        { "info", cmd_info },       { "inspect", cmd_inspect }, { "kill", cmd_kill },
+        { "load", cmd_load_api },   { "logs", cmd_logs },       { "pause", cmd_pause },
+        { "ps", cmd_ps },           { "rename", cmd_rename },   { "restart", cmd_restart },
+        { "rm", cmd_rm },           { "rmi", cmd_rmi_api },     { "run", cmd_run },
+        { "save", cmd_save_api },   { "start", cmd_start },     { "stats", cmd_stats },
+        { "stop", cmd_stop },       { "tag", cmd_tag_api },     { "top", cmd_top },
+        { "unpause", cmd_unpause }, { "version", cmd_version }, { "wait", cmd_wait },
+};
+
+static const struct api_verb container_verbs[] = {
+        { "attach", cmd_attach },   { "cp", cmd_cp },         { "create", cmd_create },
+        { "exec", cmd_exec },       { "export", cmd_export }, { "inspect", cmd_container_inspect },
+        { "kill", cmd_kill },       { "list", cmd_ps },       { "logs", cmd_logs },
+        { "ls", cmd_ps },           { "pause", cmd_pause },   { "prune", cmd_container_prune },
+        { "ps", cmd_ps },           { "remove", cmd_rm },     { "rename", cmd_rename },
+        { "restart", cmd_restart }, { "rm", cmd_rm },         { "run", cmd_run },
+        { "start", cmd_start },     { "stats", cmd_stats },   { "stop", cmd_stop },
+        { "top", cmd_top },         { "unpause", cmd_unpause }, { "wait", cmd_wait },
+};
+
+static const struct api_verb image_verbs_api[] = {
+        { "history", cmd_history_api }, { "import", cmd_import_api }, { "inspect", cmd_image_inspect_api },
+        { "list", cmd_images_api },     { "load", cmd_load_api },     { "ls", cmd_images_api },
+        { "prune", cmd_image_prune_api }, { "remove", cmd_rmi_api },  { "rm", cmd_rmi_api },
+        { "save", cmd_save_api },       { "tag", cmd_tag_api },
+};
+
+static const struct api_verb system_verbs_api[] = {
+        { "df", cmd_system_df_api }, { "events", cmd_events }, { "info", cmd_info }, { "prune", cmd_system_prune },
+};
+
+/* ---- the image-store-direct mode (--data-root) ---- */
 struct verb {
         const char *name;
         int (*fn)(struct cli *c, int argc, char **argv);
 };
 
-static const struct verb top[] = {
+static const struct verb store_top[] = {
         { "history", cmd_history }, { "images", cmd_images }, { "import", cmd_import },
         { "load", cmd_load },       { "rmi", cmd_rmi },       { "save", cmd_save },
         { "tag", cmd_tag },
 };
-static const struct verb image_verbs[] = {
+static const struct verb store_image[] = {
         { "base", cmd_image_base },   { "check", cmd_image_check }, { "history", cmd_history },
         { "import", cmd_import },     { "inspect", cmd_image_inspect }, { "load", cmd_load },
         { "ls", cmd_images },         { "prune", cmd_image_prune }, { "rm", cmd_rmi },
         { "save", cmd_save },         { "tag", cmd_tag },
 };
-static const struct verb system_verbs[] = {
+static const struct verb store_system[] = {
         { "df", cmd_system_df },
         { "prune", cmd_image_prune },
 };
 
-static int dispatch(struct cli *c, const struct verb *v, size_t n, int argc, char **argv)
+static int unknown_command(const char *group, const char *name)
+{
+        if (group)
+                fprintf(stderr, "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' for more information\n", group,
+                        name, group);
+        else
+                fprintf(stderr, "berth: unknown command: berth %s\n\nRun 'berth --help' for more information\n", name);
+        return 1;
+}
+
+static int store_dispatch(struct cli *c, const char *group, const struct verb *v, size_t n, int argc, char **argv)
 {
         if (argc < 1) {
                 fputs(usage, stderr);
-                return 2;
+                return 1;
         }
         for (size_t i = 0; i < n; i++)
                 if (strcmp(argv[0], v[i].name) == 0)
                         return v[i].fn(c, argc, argv);
-        fprintf(stderr, "berth: unknown command `%s`\n\n%s", argv[0], usage);
-        return 2;
+        fprintf(stderr, "berth: `%s` is not available with --data-root (it needs berthd)\n", argv[0]);
+        (void)group;
+        return 1;
+}
+
+static void group_help(const char *group, const struct api_verb *v, size_t n, FILE *out)
+{
+        fprintf(out, "\nUsage:  berth %s COMMAND\n\nManage %ss\n\nCommands:\n", group, group);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "  %s\n", v[i].name);
+        if (strcmp(group, "image") == 0)
+                fputs("  base        Build a base image (busybox|debian) in the image store\n"
+                      "  check       Check (and --repair) the image store\n",
+                      out);
+        fprintf(out, "\nRun 'berth %s COMMAND --help' for more information on a command.\n", group);
+}
+
+static int api_dispatch(struct api_cli *c, const char *group, const struct api_verb *v, size_t n, int argc,
+                        char **argv)
+{
+        if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+                if (group)
+                        group_help(group, v, n, argc < 1 ? stderr : stdout);
+                else
+                        fputs(usage, argc < 1 ? stderr : stdout);
+                return argc < 1 ? 1 : 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(argv[0], v[i].name) == 0)
+                        return v[i].fn(c, argc, argv);
+        return unknown_command(group, argv[0]);
 }
 
 int main(int argc, char **argv)
 {
-        struct cli c = { .data_root = getenv("BERTH_DATA_ROOT") };
+        struct cli store = { .data_root = getenv("BERTH_DATA_ROOT") };
+        struct api_cli c = { .argv0 = argv[0] };
+        const char *host = NULL;
         int i = 1, r;
 
-        if (c.data_root == NULL)
-                c.data_root = "/var/lib/berth";
+        signal(SIGPIPE, SIG_IGN);
+        if (store.data_root != NULL && *store.data_root == '\0')
+                store.data_root = NULL;
         while (i < argc && argv[i][0] == '-') {
-                if (strcmp(argv[i], "--data-root") == 0 && i + 1 < argc) {
-                        c.data_root = argv[i + 1];
+                const char *a = argv[i];
+                const char *val = NULL;
+                bool takes = strcmp(a, "--data-root") == 0 || strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 ||
+                             strcmp(a, "-l") == 0 || strcmp(a, "--log-level") == 0 || strcmp(a, "--config") == 0 ||
+                             strcmp(a, "-c") == 0 || strcmp(a, "--context") == 0;
+                if (takes) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, "flag needs an argument: %s\nSee 'berth --help'.\n", a);
+                                return EXIT_DAEMON;
+                        }
+                        val = argv[i + 1];
                         i += 2;
-                } else if (strncmp(argv[i], "--data-root=", 12) == 0) {
-                        c.data_root = argv[i] + 12;
+                } else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') != NULL) {
+                        val = strchr(a, '=') + 1;
                         i++;
-                } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                } else {
+                        i++;
+                }
+                if (strcmp(a, "--data-root") == 0 || strncmp(a, "--data-root=", 12) == 0)
+                        store.data_root = val;
+                else if (strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strncmp(a, "--host=", 7) == 0)
+                        host = val;
+                else if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0)
+                        c.debug = true;
+                else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
                         fputs(usage, stdout);
                         return 0;
-                } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+                } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
                         printf("Berth version %s\n", BERTH_VERSION);
                         return 0;
-                } else {
-                        fprintf(stderr, "berth: unknown option `%s`\n\n%s", argv[i], usage);
-                        return 2;
+                } else if (!takes && val == NULL) {
+                        fprintf(stderr, "unknown flag: %s\nSee 'berth --help'.\n", a);
+                        return EXIT_DAEMON;
+                } else if (strncmp(a, "--log-level", 11) != 0 && strcmp(a, "-l") != 0 &&
+                           strncmp(a, "--config", 8) != 0 && strncmp(a, "--context", 9) != 0 && strcmp(a, "-c") != 0) {
+                        fprintf(stderr, "unknown flag: %s\nSee 'berth --help'.\n", a);
+                        return EXIT_DAEMON;
                 }
         }
         argc -= i;
         argv += i;
         if (argc < 1) {
                 fputs(usage, stderr);
-                return 2;
+                return 1;
         }
-        if (strcmp(argv[0], "image") == 0)
-                r = dispatch(&c, image_verbs, sizeof(image_verbs) / sizeof(image_verbs[0]), argc - 1, argv + 1);
+        if (strcmp(argv[0], "help") == 0) {
+                fputs(usage, stdout);
+                return 0;
+        }
+        /* The store-only commands, and everything under --data-root. */
+        bool store_only = strcmp(argv[0], "image") == 0 && argc > 1 &&
+                          (strcmp(argv[1], "base") == 0 || strcmp(argv[1], "check") == 0);
+        if (store.data_root != NULL || store_only) {
+                if (store.data_root == NULL)
+                        store.data_root = "/var/lib/berth";
+                if (strcmp(argv[0], "image") == 0)
+                        r = store_dispatch(&store, "image", store_image, sizeof(store_image) / sizeof(store_image[0]), argc - 1, argv + 1);
+                else if (strcmp(argv[0], "system") == 0)
+                        r = store_dispatch(&store, "system", store_system, sizeof(store_system) / sizeof(store_system[0]), argc - 1, argv + 1);
+                else
+                        r = store_dispatch(&store, NULL, store_top, sizeof(store_top) / sizeof(store_top[0]), argc, argv);
+                berth_image_store_free(store.store);
+                return r;
+        }
+        /* The daemon: -H, then BERTH_HOST, DOCKER_HOST, then the default
+         * (BERTH_DEFAULT_HOST may move it, e.g. for tests), where a daemon
+         * is started when none answers. */
+        if (host == NULL && getenv("BERTH_HOST") && *getenv("BERTH_HOST"))
+                host = getenv("BERTH_HOST");
+        if (host == NULL && getenv("DOCKER_HOST") && *getenv("DOCKER_HOST"))
+                host = getenv("DOCKER_HOST");
+        if (host == NULL) {
+                host = getenv("BERTH_DEFAULT_HOST") && *getenv("BERTH_DEFAULT_HOST") ? getenv("BERTH_DEFAULT_HOST") : DEFAULT_HOST;
+                c.host_is_default = true;
+        }
+        c.host = host;
+        if (strcmp(argv[0], "container") == 0)
+                r = api_dispatch(&c, "container", container_verbs, sizeof(container_verbs) / sizeof(container_verbs[0]), argc - 1, argv + 1);
+        else if (strcmp(argv[0], "image") == 0)
+                r = api_dispatch(&c, "image", image_verbs_api, sizeof(image_verbs_api) / sizeof(image_verbs_api[0]), argc - 1, argv + 1);
         else if (strcmp(argv[0], "system") == 0)
-                r = dispatch(&c, system_verbs, sizeof(system_verbs) / sizeof(system_verbs[0]), argc - 1, argv + 1);
+                r = api_dispatch(&c, "system", system_verbs_api, sizeof(system_verbs_api) / sizeof(system_verbs_api[0]), argc - 1, argv + 1);
         else
-                r = dispatch(&c, top, sizeof(top) / sizeof(top[0]), argc, argv);
-        berth_image_store_free(c.store);
+                r = api_dispatch(&c, NULL, top_verbs, sizeof(top_verbs) / sizeof(top_verbs[0]), argc, argv);
+        berth_client_free(c.client);
+        fflush(stdout);
         return r;
 }

@@ -47,6 +47,7 @@ struct berth_response {
         bool done;
         char buf[16384];
         size_t pos, end;
+        char *method;
         json_tokener *tok;
         char *tok_pending; /* unparsed tail of a JSON stream */
         size_t tok_pending_len;
@@ -198,6 +199,7 @@ void berth_response_free(struct berth_response *r)
         if (r->fd >= 0)
                 (void)close(r->fd);
         berth_strv_freep(&r->headers);
+        free(r->method);
         if (r->tok != NULL)
                 json_tokener_free(r->tok);
         free(r->tok_pending);
@@ -336,9 +338,9 @@ static int send_fd_chunked(int sock, int in, berth_error **err)
         return send_all(sock, "0\r\n\r\n", 5, err);
 }
 
-int berth_client_request(struct berth_client *c, const char *method, const char *path,
-                         const struct berth_request *req, struct berth_response **ret,
-                         berth_error **err)
+static int request(struct berth_client *c, const char *method, const char *path,
+                   const struct berth_request *req, bool defer_head, struct berth_response **ret,
+                   berth_error **err)
 {
         static const struct berth_request none = { .body_fd = -1 };
         cleanup_close int fd = -1;
@@ -387,13 +389,36 @@ int berth_client_request(struct berth_client *c, const char *method, const char 
 
         struct berth_response *resp = xmalloc0(sizeof(*resp));
         resp->fd = steal_fd(&fd);
-        r = read_head(resp, method, err);
-        if (r < 0) {
-                berth_response_free(resp);
-                return r;
+        resp->method = xstrdup(method);
+        if (!defer_head) {
+                r = read_head(resp, method, err);
+                if (r < 0) {
+                        berth_response_free(resp);
+                        return r;
+                }
         }
         *ret = resp;
         return 0;
+}
+
+int berth_client_request(struct berth_client *c, const char *method, const char *path,
+                         const struct berth_request *req, struct berth_response **ret,
+                         berth_error **err)
+{
+        return request(c, method, path, req, false, ret, err);
+}
+
+int berth_client_send(struct berth_client *c, const char *method, const char *path,
+                      const struct berth_request *req, struct berth_response **ret, berth_error **err)
+{
+        return request(c, method, path, req, true, ret, err);
+}
+
+int berth_response_head(struct berth_response *r, berth_error **err)
+{
+        if (r->headers != NULL)
+                return 0;
+        return read_head(r, r->method, err);
 }
 
 static ssize_t take(struct berth_response *r, void *buf, size_t len)

@@ -62,6 +62,13 @@ int berth_client_request(struct berth_client *c, const char *method, const char 
                          const struct berth_request *req, struct berth_response **ret,
                          berth_error **err);
 
+/* Send the request but do not wait for the answer: for requests whose
+ * answer comes later (POST /containers/{id}/wait before start); read the
+ * head with berth_response_head() before using the response. */
+int berth_client_send(struct berth_client *c, const char *method, const char *path,
+                      const struct berth_request *req, struct berth_response **ret, berth_error **err);
+int berth_response_head(struct berth_response *r, berth_error **err);
+
 int berth_response_status(const struct berth_response *r);
 /* A response header (case-insensitive name), or NULL. */
 const char *berth_response_header(const struct berth_response *r, const char *name);
