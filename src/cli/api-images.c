@@ -2,6 +2,7 @@
 /* images, rmi, tag, save, load, import, history, image prune over the API. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,12 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
                         else {
                                 repo = xstrdup("<none>");
                                 tag = xstrdup("<none>");
+                        }
+                        if (args[0] != NULL && nt) {
+                                /* only the tags that match REPOSITORY[:TAG] */
+                                cleanup_free char *rt = xasprintf("%s:%s", repo, tag);
+                                if (fnmatch(args[0], repo, 0) != 0 && fnmatch(args[0], rt, 0) != 0)
+                                        continue;
                         }
                         json_object *row = json_object_new_object();
                         json_object_object_add(row, "Repository", json_object_new_string(repo));

@@ -143,7 +143,7 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                         only_pos = true;
                         continue;
                 }
-                if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                if (strcmp(a, "--help") == 0 || (strcmp(a, "-h") == 0 && find_short(cmd, 'h') == NULL)) {
                         command_help(cmd, stdout);
                         free(pos);
                         *ret_exit = 0;

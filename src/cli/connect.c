@@ -149,7 +149,6 @@ int tty_raw_begin(void)
         saved_tio = t;
         tio_saved = true;
         cfmakeraw(&t);
-        t.c_oflag |= OPOST; /* as docker: keep output processing */
         if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
                 return -1;
         atexit(tty_raw_end);

@@ -546,10 +546,9 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 cleanup_free char *k = xstrndup(*p, (size_t)(eq - *p));
                 json_object_object_add(lopts, k, json_object_new_string(eq + 1));
         }
-        if (o->tty) {
-                unsigned rows = 0, cols = 0;
+        unsigned rows = 0, cols = 0;
+        if (o->tty && tty_size(&rows, &cols)) { /* (docker sends [0,0] when unknown) */
                 json_object *cs = json_object_new_array();
-                (void)tty_size(&rows, &cols);
                 json_object_array_add(cs, json_object_new_int64(rows));
                 json_object_array_add(cs, json_object_new_int64(cols));
                 json_object_object_add(hc, "ConsoleSize", cs);
