@@ -3,7 +3,6 @@
  * and the attach / wait / start ordering of `docker run`. */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,7 +435,7 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 double c = strtod(o->cpus, &end);
                 if (end == o->cpus || *end != '\0' || c < 0)
                         return berth_fail(err, 0, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", o->cpus, o->cpus);
-                json_object_object_add(hc, "NanoCpus", json_object_new_int64((int64_t)llround(c * 1e9)));
+                json_object_object_add(hc, "NanoCpus", json_object_new_int64((int64_t)(c * 1e9 + 0.5)));
         }
         if (o->cpu_shares)
                 json_object_object_add(hc, "CpuShares", json_object_new_int64(o->cpu_shares));

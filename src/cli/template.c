@@ -3,7 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
+#include <math.h> /* isfinite (a macro: no libm) */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -676,7 +676,7 @@ static bool truthy(struct val v)
 
 static void print_double(FILE *f, double d)
 {
-        if (isfinite(d) && d == floor(d) && fabs(d) < 1e21) {
+        if (isfinite(d) && d > -1e18 && d < 1e18 && d == (double)(long long)d) {
                 fprintf(f, "%.0f", d);
                 return;
         }
