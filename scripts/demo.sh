@@ -1,8 +1,11 @@
 #!/bin/sh
-# Berth's main job, end to end: run a busybox container with berth-oci and show
-# that it is isolated and limited.   Usage: scripts/demo.sh BUILD_DIR
-# Every step runs a fresh container (berth-oci run), prints what it saw, and
-# checks it; the script exits non-zero on the first step that does not hold.
+# Berth's main job, end to end.   Usage: scripts/demo.sh BUILD_DIR
+# Part 1: the OCI runtime alone — busybox containers run with berth-oci, showing
+# that they are isolated and limited (every step a fresh container).
+# Part 2: the Docker workflow through berthd and the `berth` CLI — a base image,
+# a container with limits and a health check, its logs, exec, stats, stop, rm.
+# Every step prints what it saw and checks it; the script exits non-zero on the
+# first step that does not hold.
 set -eu
 
 build=${1:?usage: scripts/demo.sh BUILD_DIR}
@@ -26,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "######## Part 1: berth-oci, the OCI runtime"
 echo "== Preparing a busybox bundle in $bundle"
 sh "$here/mk-busybox-rootfs.sh" "$bundle/rootfs"
 mkdir -p "$bundle/rootfs/steps"
@@ -141,4 +145,92 @@ step caps2 "... and sethostname is refused without CAP_SYS_ADMIN" \
 
 left=$("$oci" --root "$state" list -q 2>/dev/null || true)
 [ -z "$left" ] || fail "containers left behind: $left"
-printf '\ndemo: all %d steps passed; every container was deleted after it exited.\n' "$n"
+printf '\nPart 1: all %d steps passed; every container was deleted after it exited.\n' "$n"
+
+# ---------------------------------------------------------------------------
+echo
+echo "######## Part 2: berthd and the berth CLI (Docker's workflow)"
+berth="$build/src/cli/berth"
+berthd="$build/src/daemon/berthd"
+[ -x "$berth" ] || fail "no berth at \`$berth\`: build it first (make)"
+[ -x "$berthd" ] || fail "no berthd at \`$berthd\`: build it first (make)"
+d="$tmp/berthd"
+mkdir -p "$d"
+sock="unix://$d/berthd.sock"
+dpid=""
+cleanup2() {
+  if [ -n "$dpid" ]; then
+    BERTH_HOST=$sock "$berth" rm -f demo-web >/dev/null 2>&1 || true
+    kill "$dpid" 2>/dev/null || true
+    wait "$dpid" 2>/dev/null || true
+  fi
+  umount -R -l "$d/exec" 2>/dev/null || true
+  cleanup
+}
+trap cleanup2 EXIT
+
+run() { printf '   $ %s\n' "$*" | sed 's/^   \$ B /   $ berth /; s|^   \$ [^ ]*/berth |   $ berth |' >&2; "$@"; }
+B() { BERTH_HOST=$sock "$berth" "$@"; }
+m=0
+say() { m=$((m + 1)); printf '\n== %d. %s\n' "$m" "$*"; }
+
+say "A base image from the host's busybox-static, straight into the image store"
+run "$berth" --data-root "$d/data" image base busybox demo/busybox:1 | sed 's/^/   | /'
+
+say "Start berthd on a private data root and socket ($sock)"
+echo '{}' > "$d/daemon.json"
+"$berthd" -H "$sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/berthd.pid" \
+  --config-file "$d/daemon.json" >"$d/berthd.log" 2>&1 &
+dpid=$!
+i=0
+until B version >/dev/null 2>&1; do
+  i=$((i + 1)); [ $i -lt 200 ] || fail "berthd did not answer: $(tail -5 "$d/berthd.log")"
+  sleep 0.05
+done
+B version --format '   berthd {{.Server.Version}}, API {{.Server.ApiVersion}} (client negotiated {{.Client.ApiVersion}})'
+B images | sed 's/^/   | /'
+
+say "berth run --rm: output and exit code come back as with docker"
+out=$(B run --rm demo/busybox:1 sh -c 'echo hello from a container; exit 3') && rc=0 || rc=$?
+printf '   | %s\n   | exit code %s\n' "$out" "$rc"
+[ "$out" = "hello from a container" ] && [ "$rc" = 3 ] || fail "expected the output and exit code 3"
+
+say "A long-running container with limits and a health check"
+run B run -d --name demo-web -m 64m --pids-limit 32 --cpus 0.5 --read-only --tmpfs /tmp \
+  --cap-drop ALL --security-opt no-new-privileges -u 65534 \
+  --health-cmd 'test -e /tmp/ready' --health-interval 1s --health-retries 2 \
+  demo/busybox:1 sh -c 'echo "web: starting"; sleep 1; touch /tmp/ready; echo "web: ready";
+    while true; do echo "web: tick $(date +%T)"; sleep 1; done' | sed 's/^/   | /'
+i=0
+while [ "$(B inspect -f '{{.State.Health.Status}}' demo-web)" != healthy ]; do
+  i=$((i + 1)); [ $i -lt 100 ] || fail "demo-web never became healthy"
+  sleep 0.1
+done
+B ps --format 'table {{.ID}}\t{{.Image}}\t{{.Status}}\t{{.Names}}' | sed 's/^/   | /'
+B ps --format '{{.Status}}' --filter name=demo-web | grep -q '(healthy)' || fail "ps does not show (healthy)"
+
+say "Its logs (berth logs --tail 3)"
+sleep 1
+B logs --tail 3 demo-web | sed 's/^/   | /'
+B logs demo-web | grep -q '^web: ready$' || fail "no 'web: ready' in the logs"
+
+say "The limits hold inside it (berth exec)"
+B exec demo-web sh -c 'echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)";
+  echo "pids limit: $(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)";
+  echo "uid: $(id -u)"; touch /x 2>/dev/null && echo "root is writable" || echo "root is read-only";
+  grep CapEff /proc/self/status' | tee "$d/exec.out" | sed 's/^/   | /'
+grep -q '^memory limit: 67108864$' "$d/exec.out" || fail "memory limit not 64 MiB"
+grep -q '^pids limit: 32$' "$d/exec.out" || fail "pids limit not 32"
+grep -q '^root is read-only$' "$d/exec.out" || fail "root is writable"
+grep -Eq '^CapEff:[[:space:]]+0+$' "$d/exec.out" || fail "capabilities left"
+
+say "berth stats --no-stream"
+B stats --no-stream | sed 's/^/   | /'
+
+say "Stop and remove it"
+run B stop -t 1 demo-web | sed 's/^/   | /'
+B ps -a --format '{{.Names}}: {{.Status}}' | sed 's/^/   | /'
+run B rm demo-web | sed 's/^/   | /'
+[ -z "$(B ps -aq)" ] || fail "containers left behind"
+
+printf '\ndemo: all %d + %d steps passed.\n' "$n" "$m"

@@ -390,8 +390,16 @@ int cmd_events(struct api_cli *c, int argc, char **argv)
         /* whole seconds, as docker sends them */
         if (s && strchr(s, '.'))
                 *strchr(s, '.') = '\0';
-        if (u && strchr(u, '.'))
-                *strchr(u, '.') = '\0';
+        if (u && strchr(u, '.')) { /* rounded up: "--until 0s" includes this second */
+                char *dot = strchr(u, '.');
+                bool frac = strspn(dot + 1, "0") != strlen(dot + 1);
+                *dot = '\0';
+                if (frac) {
+                        char *up = xasprintf("%lld", atoll(u) + 1);
+                        free(u);
+                        u = up;
+                }
+        }
         if (api_client(c) == NULL) {
                 flags_free_lists(&cmd);
                 return 1;
