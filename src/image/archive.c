@@ -447,6 +447,8 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                 /* A blob the store has is most likely unpacked already. */
                 if (size >= SPEC_MIN_SIZE && !(expected && berth_blob_exists(c->s, expected)))
                         sp = spec_start(c, &wfd);
+                if (sp != NULL)
+                        store_blob_writer_direct(w);
                 for (;;) {
                         la_ssize_t n = archive_read_data(a, buf, BUFSZ);
                         if (n < 0)

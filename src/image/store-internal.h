@@ -32,6 +32,11 @@ struct store_prepared {
         int64_t unpacked; /* bytes of file content */
 };
 
+/* Write the blob with O_DIRECT where the file system allows it: for a blob
+ * the caller does not read back soon (load unpacks while it stores), it
+ * spares the copy into the page cache. Best effort. */
+void store_blob_writer_direct(struct berth_blob_writer *w);
+
 /* Hand a prepared snapshot (TMP, taken) to the store. */
 void store_prepared_add(struct berth_image_store *s, const char *digest, const char *diff_id,
                         char *tmp, int64_t unpacked);

@@ -102,7 +102,61 @@ struct berth_blob_writer {
         int64_t expected_size;
         char *expected;
         bool failed;
+        /* O_DIRECT staging (store_blob_writer_direct): whole aligned
+         * blocks go to the disk without passing through the page cache. */
+        char *dbuf;
+        size_t dlen;
 };
+
+#define DIRECT_ALIGN 4096
+#define DIRECT_BUF (1 << 20)
+
+void store_blob_writer_direct(struct berth_blob_writer *w)
+{
+        int fl = fcntl(w->fd, F_GETFL);
+        if (w->dbuf != NULL || fl < 0 || fcntl(w->fd, F_SETFL, fl | O_DIRECT) < 0)
+                return;
+        if (posix_memalign((void **)&w->dbuf, DIRECT_ALIGN, DIRECT_BUF) != 0) {
+                w->dbuf = NULL;
+                (void)fcntl(w->fd, F_SETFL, fl);
+        }
+}
+
+/* Write the staged bytes: the whole blocks with O_DIRECT, and with FINAL
+ * the tail too, after O_DIRECT is cleared. A file system that refuses
+ * O_DIRECT writes gets buffered ones. */
+static int direct_flush(struct berth_blob_writer *w, bool final)
+{
+        size_t whole = w->dlen & ~(size_t)(DIRECT_ALIGN - 1);
+        int fl = fcntl(w->fd, F_GETFL);
+        if (fl < 0)
+                return -1;
+        if (whole > 0 && (fl & O_DIRECT)) {
+                ssize_t n = TEMP_FAILURE_RETRY_INT(write(w->fd, w->dbuf, whole));
+                if (n < 0 && errno != EINVAL)
+                        return -1;
+                if (n < 0) {
+                        whole = 0; /* no O_DIRECT here: write them buffered */
+                } else if ((size_t)n != whole) {
+                        errno = EIO;
+                        return -1;
+                }
+        }
+        if (whole > 0) {
+                memmove(w->dbuf, w->dbuf + whole, w->dlen - whole);
+                w->dlen -= whole;
+        }
+        if (!final && w->dlen < DIRECT_ALIGN)
+                return 0;
+        if ((fl & O_DIRECT) && fcntl(w->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+                return -1;
+        if (berth_write_all(w->fd, w->dbuf, w->dlen) < 0)
+                return -1;
+        w->dlen = 0;
+        free(w->dbuf);
+        w->dbuf = NULL;
+        return 0;
+}
 
 int berth_blob_writer_new(struct berth_image_store *s, const char *expected_digest,
                           int64_t expected_size, struct berth_blob_writer **ret,
@@ -143,11 +197,23 @@ int berth_blob_writer_write(struct berth_blob_writer *w, const void *buf, size_t
                                   w->expected ? w->expected : "", (long long)w->expected_size);
         }
         berth_sha256_update(w->sha, buf, len);
-        if (berth_write_all(w->fd, buf, len) < 0) {
+        w->size += (int64_t)len;
+        const char *p = buf;
+        while (w->dbuf != NULL && len > 0) {
+                size_t n = DIRECT_BUF - w->dlen < len ? DIRECT_BUF - w->dlen : len;
+                memcpy(w->dbuf + w->dlen, p, n);
+                w->dlen += n;
+                p += n;
+                len -= n;
+                if (w->dlen == DIRECT_BUF && direct_flush(w, false) < 0) {
+                        w->failed = true;
+                        return berth_fail_errno(err, "write `%s`", w->tmp_path);
+                }
+        }
+        if (len > 0 && berth_write_all(w->fd, p, len) < 0) {
                 w->failed = true;
                 return berth_fail_errno(err, "write `%s`", w->tmp_path);
         }
-        w->size += (int64_t)len;
         return 0;
 }
 
@@ -166,6 +232,10 @@ int berth_blob_writer_commit(struct berth_blob_writer *w, char ret_digest[BERTH_
 
         if (w->failed)
                 return berth_fail(err, EIO, "commit blob: an earlier write failed");
+        if (w->dbuf != NULL && direct_flush(w, true) < 0) {
+                w->failed = true;
+                return berth_fail_errno(err, "write `%s`", w->tmp_path);
+        }
         berth_sha256_final(w->sha, digest);
         berth_sha256_free(w->sha);
         w->sha = NULL;
@@ -211,6 +281,7 @@ void berth_blob_writer_free(struct berth_blob_writer *w)
         free(w->tmp_path);
         berth_sha256_free(w->sha);
         free(w->expected);
+        free(w->dbuf);
         free(w);
 }
 

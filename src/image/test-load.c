@@ -442,10 +442,66 @@ static void test_apply_digests(void **state)
         fixture_free(&f);
 }
 
+/* The O_DIRECT blob writer stores exactly what it is given, whatever the
+ * sizes of the writes and of the blob (whole blocks, a tail, nothing). */
+static void test_direct_blob_writer(void **state)
+{
+        (void)state;
+        static const size_t sizes[] = { 0, 1, 4096, 4097, (1 << 20) + 1, (3 << 20) + 123 };
+        static const size_t chunks[] = { 1, 777, 4096, 65536 + 3, 1 << 20 };
+        cleanup_free char *root = tmp_root();
+        cleanup_image_store struct berth_image_store *s = NULL;
+        cleanup_error berth_error *err = NULL;
+        cleanup_free char *data = noise(sizes[5], 7);
+
+        must(berth_image_store_open(root, &s, &err), err);
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                size_t chunk = chunks[i % (sizeof(chunks) / sizeof(chunks[0]))];
+                char want[BERTH_DIGEST_STR_LEN], got[BERTH_DIGEST_STR_LEN];
+                cleanup_blob_writer struct berth_blob_writer *w = NULL;
+                cleanup_free char *back = NULL;
+                size_t back_len;
+                int64_t size;
+
+                if (sizes[i] == (1 << 20) + 1)
+                        chunk = 1 << 20; /* a full staging buffer, then one byte */
+                berth_sha256_digest(data, sizes[i], want);
+                must(berth_blob_writer_new(s, want, (int64_t)sizes[i], &w, &err), err);
+                store_blob_writer_direct(w);
+                for (size_t off = 0; off < sizes[i]; off += chunk) {
+                        size_t n = sizes[i] - off < chunk ? sizes[i] - off : chunk;
+                        must(berth_blob_writer_write(w, data + off, n, &err), err);
+                }
+                must(berth_blob_writer_commit(w, got, NULL, &err), err);
+                assert_string_equal(got, want);
+                must(berth_blob_size(s, want, &size, &err), err);
+                assert_int_equal(size, sizes[i]);
+                cleanup_free char *path = berth_blob_path(s, want);
+                must(berth_read_file(path, &back, &back_len, &err), err);
+                assert_int_equal(back_len, sizes[i]);
+                assert_memory_equal(back, data, sizes[i]);
+        }
+        /* A wrong digest is still refused, and nothing is stored. */
+        {
+                cleanup_blob_writer struct berth_blob_writer *w = NULL;
+                char other[BERTH_DIGEST_STR_LEN];
+                berth_sha256_digest("x", 1, other);
+                must(berth_blob_writer_new(s, other, -1, &w, &err), err);
+                store_blob_writer_direct(w);
+                must(berth_blob_writer_write(w, data, 8192 + 5, &err), err);
+                assert_true(berth_blob_writer_commit(w, NULL, NULL, &err) < 0);
+                assert_non_null(strstr(err->msg, "digest mismatch"));
+                assert_false(berth_blob_exists(s, other));
+        }
+        berth_blob_writer_free(NULL);
+        berth_rm_rf(root, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_apply_digests),
+                cmocka_unit_test(test_direct_blob_writer),
                 cmocka_unit_test(test_parallel_same_as_serial),
                 cmocka_unit_test(test_parallel_diffid_mismatch),
         };
