@@ -670,6 +670,7 @@ static int write_data(struct applier *ap, struct archive *a, int fd, struct arch
         if (ap->unpacked + (uint64_t)size > ap->lim.max_total_size)
                 return berth_fail(err, EFBIG, "layer entry `%s`: the layer is over the size limit",
                                   ap->entry);
+        uint64_t end = 0; /* where the data written so far ends */
         for (;;) {
                 int r = archive_read_data_block(a, &buf, &len, &off);
                 if (r == ARCHIVE_EOF)
@@ -690,9 +691,12 @@ static int write_data(struct applier *ap, struct archive *a, int fd, struct arch
                         off += n;
                         len -= (size_t)n;
                 }
+                if ((uint64_t)off > end)
+                        end = (uint64_t)off;
         }
-        /* Sparse files: holes at the end. */
-        if (ftruncate(fd, size) < 0)
+        /* Sparse files: holes at the end. The file is new (O_EXCL), so
+         * when the data reached SIZE there is nothing to do. */
+        if (end != (uint64_t)size && ftruncate(fd, size) < 0)
                 return berth_fail_errno(err, "layer entry `%s`: truncate", ap->entry);
         ap->unpacked += (uint64_t)size;
         return 0;
@@ -732,6 +736,29 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
                         return berth_fail_errno(err, "layer entry `%s`: create whiteout",
                                                 ap->entry);
         }
+        return 0;
+}
+
+/* BASE is in the way of a new entry: remove it, unless KEEP_DIR and it is a
+ * directory (*ret_kept is then true). A child of the cached parent: the
+ * cache stays valid. */
+static int make_way(struct applier *ap, int pfd, const char *base, bool keep_dir, bool *ret_kept,
+                    berth_error **err)
+{
+        struct stat st;
+        *ret_kept = false;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return berth_fail_errno(err, "layer entry `%s`: stat", ap->entry);
+        }
+        if (keep_dir && S_ISDIR(st.st_mode)) {
+                *ret_kept = true;
+                return 0;
+        }
+        int ret = rm_rf_at(pfd, base, err);
+        if (ret < 0)
+                return berth_error_prefix(err, ret, "layer entry `%s`", ap->entry);
         return 0;
 }
 
@@ -783,16 +810,15 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         if (!(ap->flags & BERTH_LAYER_APPLY_OVERLAY))
                 strset_add(&ap->written, canon);
 
-        /* Whatever is there goes, unless both are directories. */
-        struct stat st;
-        bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-        bool new_dir = hardlink == NULL && type == AE_IFDIR;
-        if (exists && !(new_dir && S_ISDIR(st.st_mode))) {
-                /* A child of the cached parent: the cache stays valid. */
-                int ret = rm_rf_at(pfd, base, err);
+        /* Whatever is there goes, unless both are directories. A hardlink
+         * clears the way before its target is resolved; the other types
+         * try their create first and look only on EEXIST (make_way), which
+         * spares a stat per entry when, as usual, nothing is in the way. */
+        bool exists = false;
+        if (hardlink != NULL) {
+                int ret = make_way(ap, pfd, base, false, &exists, err);
                 if (ret < 0)
-                        return berth_error_prefix(err, ret, "layer entry `%s`", raw);
-                exists = false;
+                        return ret;
         }
 
         if (hardlink != NULL) {
@@ -826,8 +852,14 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         entry_times(e, ts);
         switch (type) {
         case AE_IFDIR: {
-                if (!exists && mkdirat(pfd, base, 0700) < 0)
-                        return berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
+                if (mkdirat(pfd, base, 0700) < 0) {
+                        int ret = errno == EEXIST ? make_way(ap, pfd, base, true, &exists, err)
+                                                  : berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
+                        if (ret < 0)
+                                return ret;
+                        if (!exists && mkdirat(pfd, base, 0700) < 0)
+                                return berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
+                }
                 cleanup_close int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
                                                                  O_CLOEXEC);
                 if (fd < 0)
@@ -839,10 +871,14 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 return 0;
         }
         case AE_IFREG: {
-                cleanup_close int fd = openat(pfd, base,
-                                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                                      O_CLOEXEC,
-                                              0600);
+                const int oflags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+                cleanup_close int fd = openat(pfd, base, oflags, 0600);
+                if (fd < 0 && errno == EEXIST) {
+                        int ret = make_way(ap, pfd, base, false, &exists, err);
+                        if (ret < 0)
+                                return ret;
+                        fd = openat(pfd, base, oflags, 0600);
+                }
                 if (fd < 0)
                         return berth_fail_errno(err, "layer entry `%s`: create", raw);
                 int ret = write_data(ap, a, fd, e, err);
@@ -859,8 +895,14 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 const char *target = archive_entry_symlink(e);
                 if (target == NULL || target[0] == '\0')
                         return berth_fail(err, EINVAL, "layer entry `%s`: empty symlink", raw);
-                if (symlinkat(target, pfd, base) < 0)
-                        return berth_fail_errno(err, "layer entry `%s`: symlink", raw);
+                if (symlinkat(target, pfd, base) < 0) {
+                        int ret = errno == EEXIST ? make_way(ap, pfd, base, false, &exists, err)
+                                                  : berth_fail_errno(err, "layer entry `%s`: symlink", raw);
+                        if (ret < 0)
+                                return ret;
+                        if (symlinkat(target, pfd, base) < 0)
+                                return berth_fail_errno(err, "layer entry `%s`: symlink", raw);
+                }
                 if (fchownat(pfd, base, (uid_t)archive_entry_uid(e),
                              (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: chown", raw);
@@ -874,8 +916,14 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 dev_t dev = type == AE_IFIFO ? 0
                                              : makedev(archive_entry_rdevmajor(e),
                                                        archive_entry_rdevminor(e));
-                if (mknodat(pfd, base, type | 0600, dev) < 0)
-                        return berth_fail_errno(err, "layer entry `%s`: mknod", raw);
+                if (mknodat(pfd, base, type | 0600, dev) < 0) {
+                        int ret = errno == EEXIST ? make_way(ap, pfd, base, false, &exists, err)
+                                                  : berth_fail_errno(err, "layer entry `%s`: mknod", raw);
+                        if (ret < 0)
+                                return ret;
+                        if (mknodat(pfd, base, type | 0600, dev) < 0)
+                                return berth_fail_errno(err, "layer entry `%s`: mknod", raw);
+                }
                 if (fchownat(pfd, base, (uid_t)archive_entry_uid(e),
                              (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: chown", raw);

@@ -497,10 +497,78 @@ static void test_direct_blob_writer(void **state)
         berth_rm_rf(root, NULL);
 }
 
+/* An entry replaces whatever is in its way (create first, look on
+ * EEXIST), except a directory over a directory, which is kept. */
+static void test_apply_replaces(void **state)
+{
+        (void)state;
+        cleanup_free char *root = tmp_root();
+        cleanup_close int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_error berth_error *err = NULL;
+        const struct ent l0[] = {
+                { "f2d", F_REG, "file\n", 5, NULL },
+                { "d2f/", F_DIR, NULL, 0, NULL },
+                { "d2f/inner", F_REG, "x", 1, NULL },
+                { "f2l", F_REG, "file\n", 5, NULL },
+                { "l2f", F_SYM, "nowhere", 0, NULL },
+                { "keep/", F_DIR, NULL, 0, NULL },
+                { "keep/old", F_REG, "old", 3, NULL },
+                { "f2h", F_REG, "file\n", 5, NULL },
+                { "src", F_REG, "source", 6, NULL },
+                { "dup", F_REG, "first", 5, NULL },
+                { "dup", F_REG, "second", 6, NULL },
+                { NULL, 0, NULL, 0, NULL },
+        };
+        const struct ent l1[] = {
+                { "f2d/", F_DIR, NULL, 0, NULL },
+                { "d2f", F_REG, "now a file", 10, NULL },
+                { "f2l", F_SYM, "src", 0, NULL },
+                { "l2f", F_REG, "real", 4, NULL },
+                { "keep/", F_DIR, NULL, 0, NULL },
+                { "keep/new", F_REG, "new", 3, NULL },
+                { "f2h", F_HARD, "src", 0, NULL },
+                { NULL, 0, NULL, 0, NULL },
+        };
+        const struct ent *layers[] = { l0, l1 };
+        for (int i = 0; i < 2; i++) {
+                size_t len;
+                cleanup_free char *tar = make_tar(layers[i], false, &len);
+                cleanup_close int in = memfd_with(tar, len);
+                must(berth_layer_apply(dfd, in, BERTH_LAYER_AUTO, 0, NULL, &err), err);
+        }
+        struct stat st, st2;
+        char buf[64];
+        cleanup_free char *data = NULL;
+        size_t dlen;
+        assert_int_equal(fstatat(dfd, "f2d", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0751);
+        must(berth_read_file_at(dfd, "d2f", &data, &dlen, &err), err);
+        assert_string_equal(data, "now a file");
+        ssize_t l = readlinkat(dfd, "f2l", buf, sizeof(buf));
+        assert_int_equal(l, 3);
+        assert_memory_equal(buf, "src", 3);
+        assert_int_equal(fstatat(dfd, "l2f", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_size, 4);
+        assert_int_equal(fstatat(dfd, "keep/old", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(fstatat(dfd, "keep/new", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(fstatat(dfd, "f2h", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(fstatat(dfd, "src", &st2, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(st.st_ino, st2.st_ino);
+        assert_int_equal(st.st_nlink, 2);
+        free(data);
+        data = NULL;
+        must(berth_read_file_at(dfd, "dup", &data, &dlen, &err), err);
+        assert_string_equal(data, "second");
+        berth_rm_rf(root, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_apply_digests),
+                cmocka_unit_test(test_apply_replaces),
                 cmocka_unit_test(test_direct_blob_writer),
                 cmocka_unit_test(test_parallel_same_as_serial),
                 cmocka_unit_test(test_parallel_diffid_mismatch),
