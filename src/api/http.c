@@ -709,6 +709,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         api_log(api, BERTH_API_LOG_DEBUG, "http: %s", msg);
 }
 
+/* The gid of GROUP in /etc/group, 0 when it has none. Parsed directly, as
+ * dockerd does (moby/sys/user), rather than through getgrnam(): NSS would
+ * load its modules (libnss_systemd, ...) into the daemon for good. */
+static gid_t group_gid(const char *group)
+{
+        cleanup_fclose FILE *f = fopen("/etc/group", "re");
+        struct group *g;
+
+        if (f == NULL)
+                return 0;
+        while ((g = fgetgrent(f)) != NULL) {
+                if (strcmp(g->gr_name, group) == 0)
+                        return g->gr_gid;
+        }
+        return 0;
+}
+
 static int listen_unix(const char *path, const char *group, berth_error **err)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -734,11 +751,8 @@ static int listen_unix(const char *path, const char *group, berth_error **err)
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return berth_fail_errno(err, "bind `%s`", path);
         gid_t gid = 0;
-        if (group != NULL) {
-                struct group *g = getgrnam(group);
-                if (g != NULL)
-                        gid = g->gr_gid;
-        }
+        if (group != NULL)
+                gid = group_gid(group);
         if (chown(path, 0, gid) < 0 && errno != EPERM)
                 return berth_fail_errno(err, "chown `%s`", path);
         if (chmod(path, 0660) < 0)

@@ -785,9 +785,11 @@ static int write_etc_files(struct berth_container *c, const char *hostname, bert
         size_t rc_len = 0;
         int r;
 
-        r = berth_write_file_atomic(hn, hn_data, strlen(hn_data), 0644, err);
+        /* Written again at every start: atomic, not durable (no fsync on the
+         * hot path of `docker run`). */
+        r = berth_write_file_replace(hn, hn_data, strlen(hn_data), 0644, err);
         if (r >= 0)
-                r = berth_write_file_atomic(hosts, hosts_data, strlen(hosts_data), 0644, err);
+                r = berth_write_file_replace(hosts, hosts_data, strlen(hosts_data), 0644, err);
         if (r < 0)
                 return r;
         if (berth_read_file("/etc/resolv.conf", &rc, &rc_len, NULL) < 0) {
@@ -795,7 +797,7 @@ static int write_etc_files(struct berth_container *c, const char *hostname, bert
                 rc = xstrdup("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
                 rc_len = strlen(rc);
         }
-        return berth_write_file_atomic(resolv, rc, rc_len, 0644, err);
+        return berth_write_file_replace(resolv, rc, rc_len, 0644, err);
 }
 
 static const char *const masked_paths[] = {

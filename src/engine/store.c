@@ -199,6 +199,22 @@ static void set_str(json_object *o, const char *k, const char *v)
         json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+/* Write OBJ durably to PATH unless PATH already holds exactly that: the
+ * host config is saved with every state change but changes only on create
+ * and update, and each durable write costs two fsyncs on the hot path of
+ * `docker run`. */
+static int write_if_changed(const char *path, json_object *obj, berth_error **err)
+{
+        size_t len, old_len = 0;
+        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+        cleanup_free char *old = NULL;
+
+        if (berth_read_file(path, &old, &old_len, NULL) >= 0 && old_len == len &&
+            memcmp(old, s, len) == 0)
+                return 0;
+        return berth_write_file_atomic(path, s, len, 0600, err);
+}
+
 int berth_container_save(struct berth_container *c, berth_error **err)
 {
         cleanup_free char *cfg_path = xasprintf("%s/config.v2.json", c->dir);
@@ -227,7 +243,7 @@ int berth_container_save(struct berth_container *c, berth_error **err)
         set_str(st, "FinishedAt", c->finished_at);
         json_object_object_add(doc, "State", st);
 
-        r = berth_json_write_file_atomic(hc_path, c->hostconfig, err);
+        r = write_if_changed(hc_path, c->hostconfig, err);
         if (r < 0)
                 return r;
         return berth_json_write_file_atomic(cfg_path, doc, err);

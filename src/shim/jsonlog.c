@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,26 +14,64 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
+static char *put_digits(char *p, uint64_t v, int width)
+{
+        for (int i = width - 1; i >= 0; i--) {
+                p[i] = (char)('0' + v % 10);
+                v /= 10;
+        }
+        return p + width;
+}
+
+/* Done by hand, not with gmtime_r + strftime + snprintf: this runs for every
+ * log line in the shim, and those drag in glibc's time-zone loading, locale
+ * tables and printf engine, which would stay resident in every shim. The
+ * date is the proleptic Gregorian calendar computed from the day count in
+ * 400-year eras (146097 days each), counted from 0000-03-01 so that the leap
+ * day falls at the end of the year. */
 size_t berth_jsonlog_format_time(char *out, const struct timespec *ts)
 {
-        struct tm tm;
-        time_t t = ts->tv_sec;
-        size_t n;
+        int64_t days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400;
+        char *p = out;
 
-        gmtime_r(&t, &tm);
-        n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (ts->tv_nsec != 0) {
-                char frac[16];
-                int k = snprintf(frac, sizeof(frac), "%09ld", ts->tv_nsec);
-                while (k > 0 && frac[k - 1] == '0')
-                        k--;
-                out[n++] = '.';
-                memcpy(out + n, frac, (size_t)k);
-                n += (size_t)k;
+        if (secs < 0) {
+                secs += 86400;
+                days--;
         }
-        out[n++] = 'Z';
-        out[n] = '\0';
-        return n;
+        days += 719468; /* 1970-01-01 counted from 0000-03-01 */
+        int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+        uint64_t doe = (uint64_t)(days - era * 146097);                    /* [0, 146096] */
+        uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+        uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
+        uint64_t mp = (5 * doy + 2) / 153;                                   /* March = 0 */
+        uint64_t mday = doy - (153 * mp + 2) / 5 + 1;
+        uint64_t mon = mp < 10 ? mp + 3 : mp - 9;
+        int64_t year = (int64_t)yoe + era * 400 + (mon <= 2);
+
+        if (year < 0 || year > 9999)
+                year = year < 0 ? 0 : 9999; /* not a clock_gettime() value */
+        p = put_digits(p, (uint64_t)year, 4);
+        *p++ = '-';
+        p = put_digits(p, mon, 2);
+        *p++ = '-';
+        p = put_digits(p, mday, 2);
+        *p++ = 'T';
+        p = put_digits(p, (uint64_t)secs / 3600, 2);
+        *p++ = ':';
+        p = put_digits(p, (uint64_t)secs / 60 % 60, 2);
+        *p++ = ':';
+        p = put_digits(p, (uint64_t)secs % 60, 2);
+        if (ts->tv_nsec > 0 && ts->tv_nsec < 1000000000) {
+                int k = 9;
+                *p++ = '.';
+                put_digits(p, (uint64_t)ts->tv_nsec, 9);
+                while (p[k - 1] == '0') /* RFC3339Nano: no trailing zeros */
+                        k--;
+                p += k;
+        }
+        *p++ = 'Z';
+        *p = '\0';
+        return (size_t)(p - out);
 }
 
 size_t berth_jsonlog_encoded_max(size_t len)

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/jsonlog.h"
@@ -35,6 +37,37 @@ static void test_time_format(void **state)
         ts.tv_nsec = 7;
         berth_jsonlog_format_time(buf, &ts);
         assert_string_equal(buf, "2026-01-01T00:00:00.000000007Z");
+}
+
+/* The hand-made calendar against glibc's, over leap days, century years,
+ * year ends and the whole range a log timestamp can take. */
+static void test_time_format_matches_gmtime(void **state)
+{
+        static const int64_t fixed[] = {
+                0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868800,
+                4107542400 /* 2100-03-01 */, 4107456000, 1735689599, 1709164800,
+                253402300799 /* 9999-12-31T23:59:59 */, 68169600, 1767225600,
+        };
+        uint64_t x = 88172645463325252ULL;
+
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
+                struct timespec ts = {0};
+                struct tm tm;
+                char want[64], got[64];
+
+                if (i < sizeof(fixed) / sizeof(fixed[0])) {
+                        ts.tv_sec = fixed[i];
+                } else {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        ts.tv_sec = (time_t)(x % 253402300800ULL);
+                }
+                gmtime_r(&ts.tv_sec, &tm);
+                strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                assert_int_equal(berth_jsonlog_format_time(got, &ts), strlen(want));
+                assert_string_equal(got, want);
+        }
 }
 
 static void test_encode(void **state)
@@ -214,6 +247,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_time_format),
+                cmocka_unit_test(test_time_format_matches_gmtime),
                 cmocka_unit_test(test_encode),
                 cmocka_unit_test(test_feed_and_rotate),
                 cmocka_unit_test(test_long_line_split),
