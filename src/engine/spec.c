@@ -1242,9 +1242,10 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
         r = berth_container_exec_process(c, argv, NULL, NULL, NULL, c->tty, privileged, &process, err);
         if (r < 0)
                 return r;
+        /* process.consoleSize is set at start from HostConfig.ConsoleSize when
+         * the terminal reported one; a 0x0 terminal leaves it out (a null
+         * there is not a valid runtime config). */
         json_object_object_add(spec, "process", process);
-        if (c->tty)
-                json_object_object_add(process, "consoleSize", NULL);
 
         add_mount(mounts, "/proc", "proc", "proc", "nosuid,noexec,nodev");
         add_mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
