@@ -108,6 +108,34 @@ static json_object *network_settings(struct berth_container *c)
         return ns;
 }
 
+/* A copy of CONFIG with every key of Docker's ContainerConfig present (the
+ * CLI's templates, e.g. `{{.Config.Volumes}}`, expect them all). */
+static json_object *config_json(json_object *config)
+{
+        static const char *const strs[] = {"Hostname", "Domainname", "User", "WorkingDir"};
+        static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr",
+                                            "Tty", "OpenStdin", "StdinOnce"};
+        static const char *const nulls[] = {"Env", "Cmd", "Volumes", "Entrypoint", "OnBuild"};
+        json_object *o = NULL;
+
+        if (config == NULL || json_object_deep_copy(config, &o, NULL) < 0 || o == NULL)
+                o = json_object_new_object();
+        for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+                if (!json_object_object_get_ex(o, strs[i], NULL))
+                        json_object_object_add(o, strs[i], json_object_new_string(""));
+        for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+                if (!json_object_object_get_ex(o, bools[i], NULL))
+                        json_object_object_add(o, bools[i], json_object_new_boolean(false));
+        for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+                if (!json_object_object_get_ex(o, nulls[i], NULL))
+                        json_object_object_add(o, nulls[i], NULL);
+        if (!json_object_object_get_ex(o, "Image", NULL))
+                json_object_object_add(o, "Image", json_object_new_string(""));
+        if (!json_object_object_get_ex(o, "Labels", NULL))
+                json_object_object_add(o, "Labels", json_object_new_object());
+        return o;
+}
+
 static json_object *inspect_locked(struct berth_container *c)
 {
         json_object *d = json_object_new_object();
@@ -157,7 +185,8 @@ static json_object *inspect_locked(struct berth_container *c)
         {
                 static const char *const zeros[] = {"Memory", "MemorySwap", "NanoCpus",
                                                     "CpuShares", "CpuQuota", "CpuPeriod",
-                                                    "MemoryReservation", "BlkioWeight"};
+                                                    "MemoryReservation", "BlkioWeight",
+                                                    "KernelMemory", "KernelMemoryTCP"};
                 for (size_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++)
                         if (!berth_json_get(hc, zeros[i]))
                                 json_object_object_add(hc, zeros[i], json_object_new_int(0));
@@ -167,6 +196,8 @@ static json_object *inspect_locked(struct berth_container *c)
                         json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(false));
                 if (!berth_json_get(hc, "Privileged"))
                         json_object_object_add(hc, "Privileged", json_object_new_boolean(false));
+                if (!berth_json_str(hc, "Runtime") || !*berth_json_str(hc, "Runtime"))
+                        json_object_object_add(hc, "Runtime", json_object_new_string("berth"));
         }
         json_object_object_add(d, "HostConfig", hc);
         json_object_object_add(gdd, "MergedDir", json_object_new_string(rootfs));
@@ -191,7 +222,7 @@ static json_object *inspect_locked(struct berth_container *c)
                 }
                 json_object_object_add(d, "Mounts", mounts);
         }
-        json_object_object_add(d, "Config", json_object_get(c->config));
+        json_object_object_add(d, "Config", config_json(c->config));
         json_object_object_add(d, "NetworkSettings", network_settings(c));
         return d;
 }
