@@ -6,10 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,6 +323,38 @@ static void start_monitor(struct berth_container *c)
         pthread_attr_destroy(&a);
 }
 
+/* Bring up `lo` in the network namespace of PID, as Docker does for every
+ * container with a namespace of its own (even --network none): programs
+ * that talk to 127.0.0.1 inside the container need it. setns() changes only
+ * the calling thread, so this runs on a short-lived thread. Best effort. */
+static void *loopback_up_thread(void *arg)
+{
+        pid_t pid = *(pid_t *)arg;
+        cleanup_free char *path = xasprintf("/proc/%d/ns/net", (int)pid);
+        cleanup_close int ns = open(path, O_RDONLY | O_CLOEXEC);
+        cleanup_close int sk = -1;
+        struct ifreq ifr = {0};
+
+        if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+                return NULL;
+        sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sk < 0)
+                return NULL;
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags & IFF_UP))
+                return NULL;
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        (void)ioctl(sk, SIOCSIFFLAGS, &ifr);
+        return NULL;
+}
+
+static void loopback_up(pid_t pid)
+{
+        pthread_t t;
+        if (pthread_create(&t, NULL, loopback_up_thread, &pid) == 0)
+                (void)pthread_join(t, NULL);
+}
+
 int berth_container_do_start(struct berth_container *c, bool from_restart, berth_error **err)
 {
         struct berth_engine *e = c->engine;
@@ -329,6 +365,7 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         struct berth_shim_config sc = {0};
         pid_t shim_pid = 0, init_pid = 0;
         json_object *cs;
+        bool own_netns;
         int r;
 
         pthread_mutex_lock(&c->lock);
@@ -389,9 +426,16 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
                 sc.rows = json_object_get_int(json_object_array_get_idx(cs, 0));
                 sc.cols = json_object_get_int(json_object_array_get_idx(cs, 1));
         }
+        {
+                const char *nm = berth_json_str(c->hostconfig, "NetworkMode");
+                own_netns = nm == NULL || (strcmp(nm, "host") != 0 &&
+                                           !berth_str_has_prefix(nm, "container:"));
+        }
         pthread_mutex_unlock(&c->lock);
 
         r = berth_shim_spawn(&sc, &shim_pid, &init_pid, err);
+        if (r >= 0 && own_netns)
+                loopback_up(init_pid);
         if (r >= 0) {
                 berth_engine_attach_prestart(c);
                 r = berth_shim_start(c->shim_socket, err);
