@@ -116,6 +116,37 @@ static const char *cgroup_version(void)
         return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1";
 }
 
+/* {"ID","Expected"} as dockerd reports the commits of its helpers. */
+static json_object *commit_pair(const char *id)
+{
+        json_object *o = json_object_new_object();
+        ADD(o, "ID", STR(id));
+        ADD(o, "Expected", STR(id));
+        return o;
+}
+
+/* dockerd's default registry configuration (the CLI prints it in `info`). */
+static json_object *registry_config(void)
+{
+        json_object *o = json_object_new_object();
+        json_object *cidrs = json_object_new_array();
+        json_object *idx = json_object_new_object();
+        json_object *hub = json_object_new_object();
+
+        json_object_array_add(cidrs, STR("127.0.0.0/8"));
+        ADD(hub, "Name", STR("docker.io"));
+        ADD(hub, "Mirrors", json_object_new_array());
+        ADD(hub, "Secure", json_object_new_boolean(1));
+        ADD(hub, "Official", json_object_new_boolean(1));
+        ADD(idx, "docker.io", hub);
+        ADD(o, "AllowNondistributableArtifactsCIDRs", json_object_new_array());
+        ADD(o, "AllowNondistributableArtifactsHostnames", json_object_new_array());
+        ADD(o, "InsecureRegistryCIDRs", cidrs);
+        ADD(o, "IndexConfigs", idx);
+        ADD(o, "Mirrors", json_object_new_array());
+        return o;
+}
+
 void api_info(struct api_req *r)
 {
         struct utsname u;
@@ -161,6 +192,7 @@ void api_info(struct api_req *r)
         ADD(o, "MemoryLimit", json_object_new_boolean(1));
         ADD(o, "SwapLimit", json_object_new_boolean(1));
         ADD(o, "KernelMemory", json_object_new_boolean(0));
+        ADD(o, "KernelMemoryTCP", json_object_new_boolean(0));
         ADD(o, "CpuCfsPeriod", json_object_new_boolean(1));
         ADD(o, "CpuCfsQuota", json_object_new_boolean(1));
         ADD(o, "CPUShares", json_object_new_boolean(1));
@@ -193,7 +225,7 @@ void api_info(struct api_req *r)
         ADD(o, "OSType", STR("linux"));
         ADD(o, "Architecture", STR(u.machine));
         ADD(o, "IndexServerAddress", STR("https://index.docker.io/v1/"));
-        ADD(o, "RegistryConfig", NULL);
+        ADD(o, "RegistryConfig", registry_config());
         ADD(o, "NCPU", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
         ADD(o, "MemTotal", json_object_new_int64((int64_t)si.totalram * si.mem_unit));
         ADD(o, "GenericResources", NULL);
@@ -222,6 +254,9 @@ void api_info(struct api_req *r)
         ADD(o, "LiveRestoreEnabled", json_object_new_boolean(1));
         ADD(o, "Isolation", STR(""));
         ADD(o, "InitBinary", STR(""));
+        ADD(o, "ContainerdCommit", commit_pair(""));
+        ADD(o, "RuncCommit", commit_pair(""));
+        ADD(o, "InitCommit", commit_pair(""));
         json_object *sec = json_object_new_array();
         json_object_array_add(sec, STR("name=seccomp,profile=builtin"));
         ADD(o, "SecurityOptions", sec);
@@ -308,6 +343,7 @@ void api_system_df(struct api_req *r)
         ADD(o, "Containers", json_object_new_array());
         ADD(o, "Volumes", json_object_new_array());
         ADD(o, "BuildCache", json_object_new_array());
+        ADD(o, "BuilderSize", json_object_new_int(0));
 #ifdef BERTH_API_HAVE_ENGINE
         if (r->api->cfg.engine != NULL) {
                 cleanup_error berth_error *err = NULL;
@@ -404,6 +440,7 @@ void api_build_prune(struct api_req *r)
 void api_networks_prune(struct api_req *r)
 {
         cleanup_json json_object *o = json_object_new_object();
+        ADD(o, "NetworksDeleted", NULL);
         api_reply_json(r, 200, o);
 }
 
