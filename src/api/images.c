@@ -228,6 +228,32 @@ void api_images_list(struct api_req *r)
         api_reply_json(r, 200, arr);
 }
 
+/* A copy of an image's (container) config with every key of Docker's
+ * ContainerConfig present, zero-valued as dockerd marshals them. */
+static json_object *full_config(json_object *config)
+{
+        static const char *const strs[] = {"Hostname", "Domainname", "User", "Image",
+                                           "WorkingDir"};
+        static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr",
+                                            "Tty", "OpenStdin", "StdinOnce"};
+        static const char *const nulls[] = {"Env", "Cmd", "Volumes", "Entrypoint", "OnBuild",
+                                            "Labels"};
+        json_object *o = NULL;
+
+        if (config == NULL || json_object_deep_copy(config, &o, NULL) < 0 || o == NULL)
+                o = json_object_new_object();
+        for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+                if (!json_object_object_get_ex(o, strs[i], NULL))
+                        ADD(o, strs[i], STR(""));
+        for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+                if (!json_object_object_get_ex(o, bools[i], NULL))
+                        ADD(o, bools[i], json_object_new_boolean(0));
+        for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+                if (!json_object_object_get_ex(o, nulls[i], NULL))
+                        ADD(o, nulls[i], NULL);
+        return o;
+}
+
 static json_object *inspect_json(struct api_req *r, const struct berth_image *img, berth_error **err)
 {
         struct berth_image_store *s = r->api->cfg.images;
@@ -253,11 +279,11 @@ static json_object *inspect_json(struct api_req *r, const struct berth_image *im
         ADD(o, "Created", STR(img->created ? img->created : "0001-01-01T00:00:00Z"));
         ADD(o, "Container", STR(berth_json_str(cfg, "container")));
         json_object *cc = berth_json_get(cfg, "container_config");
-        ADD(o, "ContainerConfig", cc ? json_object_get(cc) : json_object_new_object());
+        ADD(o, "ContainerConfig", full_config(cc));
         ADD(o, "DockerVersion", STR(berth_json_str(cfg, "docker_version")));
         ADD(o, "Author", STR(berth_json_str(cfg, "author")));
         json_object *config = berth_json_get(cfg, "config");
-        ADD(o, "Config", config ? json_object_get(config) : json_object_new_object());
+        ADD(o, "Config", full_config(config));
         ADD(o, "Architecture", STR(berth_json_str(cfg, "architecture")));
         if (berth_json_str(cfg, "variant"))
                 ADD(o, "Variant", STR(berth_json_str(cfg, "variant")));
