@@ -552,7 +552,8 @@ void api_container_archive_head(struct api_req *r)
         const char *path;
         if (!api_need_engine(r) || (path = archive_path(r)) == NULL || !path_stat(r, path))
                 return;
-        api_reply(r, 200, "application/json", NULL, 0);
+        /* dockerd answers a found path with the stat header only, no Content-Type. */
+        api_reply(r, 200, NULL, NULL, 0);
 }
 
 void api_container_archive_get(struct api_req *r)
