@@ -139,6 +139,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         seccomp_profile(hc, caps);
         check_default_profile(caps);
 
+        /* The json-file log limits, as berth_container_log_limits reads them. */
+        {
+                json_object *lc = berth_json_get(berth_json_get(hc, "LogConfig"), "Config");
+                const char *ms = berth_json_str(lc, "max-size");
+                int64_t bytes;
+                if (ms != NULL)
+                        (void)berth_engine_parse_bytes(ms, &bytes);
+        }
         /* Byte sizes and signals as strings from anywhere in the body. */
         json_object_object_foreach(body, key, val)
         {
