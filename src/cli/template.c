@@ -1167,7 +1167,10 @@ static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct 
 {
         if (c->args[0].kind != A_FUNC) {
                 if (c->n > 1 || has_prev)
-                        return xerr(err, c->args[0].kind == A_FIELD ? c->args[0].fields[0] : "value",
+                        return xerr(err, c->args[0].kind == A_FIELD && c->args[0].fields &&
+                                                 c->args[0].fields[0]
+                                                 ? c->args[0].fields[0]
+                                                 : "value",
                                     "can't give argument to non-function");
                 return eval_arg(x, &c->args[0], dot, ret, err);
         }

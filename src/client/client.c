@@ -232,6 +232,11 @@ static int read_line(struct berth_response *r, char **ret, berth_error **err)
                 char *nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
                 if (nl != NULL) {
                         size_t len = (size_t)(nl - (r->buf + r->pos));
+                        /* No NUL may hide in a protocol line: it would cut
+                         * the string short of the length we index with. */
+                        if (memchr(r->buf + r->pos, '\0', len) != NULL)
+                                return berth_fail(err, EPROTO,
+                                                  "malformed response from the daemon (NUL byte)");
                         char *line = xstrndup(r->buf + r->pos, len);
                         if (len > 0 && line[len - 1] == '\r')
                                 line[len - 1] = '\0';

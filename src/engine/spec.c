@@ -173,8 +173,11 @@ int berth_engine_signal_parse(const char *s)
                 int base = up[4] == 'N' ? SIGRTMIN : SIGRTMAX;
                 if (up[5] == '\0')
                         return base;
-                if (berth_parse_int64(up + 6, &v) == 0 && (up[5] == '+' || up[5] == '-'))
-                        return up[5] == '+' ? base + (int)v : base - (int)v;
+                if (berth_parse_int64(up + 6, &v) == 0 && (up[5] == '+' || up[5] == '-') &&
+                    v >= 0 && v <= SIGRTMAX - SIGRTMIN) {
+                        int sig = up[5] == '+' ? base + (int)v : base - (int)v;
+                        return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
+                }
                 return -EINVAL;
         }
         nv = berth_name_lookup(signal_table, sizeof(signal_table) / sizeof(signal_table[0]), up);
@@ -222,6 +225,9 @@ int berth_engine_parse_bytes(const char *s, int64_t *ret)
                 if (*end)
                         return -EINVAL;
         }
+        /* NaN, infinities and anything past int64 are not sizes. */
+        if (!(v >= 0 && v * (double)mult < 9.2e18))
+                return -ERANGE;
         *ret = (int64_t)(v * (double)mult);
         return 0;
 }

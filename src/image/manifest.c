@@ -367,11 +367,11 @@ int berth_image_config_parse(const char *data, size_t len, struct berth_image_co
         ids = berth_json_get(rootfs, "diff_ids");
         if (ids == NULL || !json_object_is_type(ids, json_type_array))
                 return berth_fail(err, EINVAL, "image config has no rootfs.diff_ids");
+        if (json_object_array_length(ids) > BERTH_IMAGE_MAX_LAYERS)
+                return berth_fail(err, E2BIG, "image config has %zu layers (at most %d)",
+                                  json_object_array_length(ids), BERTH_IMAGE_MAX_LAYERS);
         c = xmalloc0(sizeof(*c));
         c->n_diff_ids = json_object_array_length(ids);
-        if (c->n_diff_ids > BERTH_IMAGE_MAX_LAYERS)
-                return berth_fail(err, E2BIG, "image config has %zu layers (at most %d)",
-                                  c->n_diff_ids, BERTH_IMAGE_MAX_LAYERS);
         c->diff_ids = xcalloc(c->n_diff_ids + 1, sizeof(char *));
         for (size_t i = 0; i < c->n_diff_ids; i++) {
                 const char *d = json_object_get_string(json_object_array_get_idx(ids, i));
