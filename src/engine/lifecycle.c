@@ -715,6 +715,16 @@ int berth_engine_container_kill(struct berth_engine *e, const char *ref, const c
                 return berth_engine_fail(err, EBUSY, "Cannot kill container: %s: Container %s is not "
                                   "running", ref, c->id);
         }
+        {
+                /* As dockerd: a kill counts as a manual stop, which only the
+                 * unless-stopped policy honours (always restarts, on-failure
+                 * restarts on the non-zero status). */
+                int max = 0;
+                if (strcmp(berth_restart_policy(c, &max), "unless-stopped") == 0) {
+                        c->manual_stop = true;
+                        (void)berth_container_save(c, NULL);
+                }
+        }
         pthread_mutex_unlock(&c->lock);
         r = berth_shim_kill(c->shim_socket, sig, err);
         if (r < 0)
