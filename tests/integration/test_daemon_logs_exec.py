@@ -252,7 +252,15 @@ def test_shim_rss(berthd, ticker):
     assert len(pids) == 1
     kb = rss_kb(pids[0])
     print("berth-shim VmRSS: %d kB" % kb)
-    assert kb < 2048
+    with open("/proc/%d/maps" % pids[0]) as f:
+        sanitized = "libasan" in f.read()
+    if sanitized:
+        # The sanitized build links the shim dynamically with ASan's runtime
+        # (several MB of shadow bookkeeping): the release build's figure is
+        # the one that counts (bench/daemon.sh measures it).
+        assert kb < 32 * 1024
+    else:
+        assert kb < 2048
 
 
 def test_sigkill_berthd_log_without_gap(berthd_factory):
