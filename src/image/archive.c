@@ -133,12 +133,14 @@ int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int
 /* ---- unpacking while storing -------------------------------------------------- */
 
 /* Every layer-sized entry of the archive goes to the content store (hashed,
- * written, verified by the blob writer) and, through a pipe, to a thread
- * that unpacks it into a temporary snapshot at the same time. The archive
- * is read once; the bytes are hashed once (the unpacker skips the digest
- * the blob writer computes, and for a plain tar that digest is the
- * diffID); the unpack of one layer overlaps the copy of the next, on
- * another core. A layer's chain id is known only once the config is
+ * written, verified by the blob writer) and, through an in-memory queue, to
+ * a thread that unpacks it into a temporary snapshot at the same time. The
+ * archive is read once; the bytes are hashed once (the unpacker skips the
+ * digest the blob writer computes, and for a plain tar that digest is the
+ * diffID); the layers unpack in parallel with the copy and with each other:
+ * the queue holds up to SPOOL_MAX bytes, so that while the big base layer is
+ * still unpacking, the archive reader goes on to the next layers and their
+ * threads start. A layer's chain id is known only once the config is
  * parsed (and a docker-archive may put the config last), so the snapshots
  * wait unnamed under layers/.tmp-* until berth_image_register() commits
  * them in order (store_unpack_layer) after checking the blob digest and the
@@ -149,14 +151,33 @@ int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int
 #define SPEC_MIN_SIZE (64 * 1024)
 #define SPEC_MAX_RUNNING 4
 #define SPEC_MAX_TOTAL BERTH_IMAGE_MAX_LAYERS
-#define SPEC_PIPE_SIZE (1 << 20)
+#define SPOOL_MAX (64 << 20)
+
+/* What the queues of one load share: their lock and their byte budget. */
+struct spool {
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        size_t queued;
+        size_t max; /* SPOOL_MAX, or the store's spool_max (tests) */
+};
+
+struct chunk {
+        struct chunk *next;
+        size_t len, pos;
+        char data[];
+};
 
 struct spec {
         pthread_t thread;
         const char *root;
-        int rfd;
+        struct spool *pool;
+        /* Under pool->mu. */
+        struct chunk *head, *tail;
+        bool eof;       /* the feeder is done with it */
+        bool abandoned; /* the unpacker stopped reading */
+        /* The feeder's. */
         bool joined;
-        bool fed;    /* every byte of the entry went down the pipe */
+        bool fed;    /* every byte of the entry was queued */
         bool stored; /* the blob was committed: digest is valid */
         char digest[BERTH_DIGEST_STR_LEN];
         /* Written by the thread, read after the join. */
@@ -165,18 +186,98 @@ struct spec {
         struct berth_layer_apply_stats stats;
 };
 
+/* The unpacker's source (berth_layer_read_fn): the next queued bytes. */
+static ssize_t spec_read(void *ud, void *buf, size_t len)
+{
+        struct spec *sp = ud;
+        struct spool *pool = sp->pool;
+        size_t n = 0;
+
+        pthread_mutex_lock(&pool->mu);
+        while (sp->head == NULL && !sp->eof)
+                pthread_cond_wait(&pool->cv, &pool->mu);
+        if (sp->head != NULL) {
+                struct chunk *ch = sp->head;
+                n = ch->len - ch->pos < len ? ch->len - ch->pos : len;
+                memcpy(buf, ch->data + ch->pos, n);
+                ch->pos += n;
+                if (ch->pos == ch->len) {
+                        sp->head = ch->next;
+                        if (sp->head == NULL)
+                                sp->tail = NULL;
+                        pool->queued -= ch->len;
+                        free(ch);
+                        pthread_cond_broadcast(&pool->cv);
+                }
+        }
+        pthread_mutex_unlock(&pool->mu);
+        return (ssize_t)n;
+}
+
+/* Queue LEN bytes for SP's thread, waiting while the budget is spent.
+ * Returns false when the thread no longer reads. */
+static bool spec_feed(struct spec *sp, const void *buf, size_t len)
+{
+        struct spool *pool = sp->pool;
+        struct chunk *ch = xmalloc(sizeof(*ch) + len);
+        bool ok;
+
+        ch->next = NULL;
+        ch->len = len;
+        ch->pos = 0;
+        memcpy(ch->data, buf, len);
+        pthread_mutex_lock(&pool->mu);
+        while (!sp->abandoned && pool->queued > 0 && pool->queued + len > pool->max)
+                pthread_cond_wait(&pool->cv, &pool->mu);
+        ok = !sp->abandoned;
+        if (ok) {
+                if (sp->tail != NULL)
+                        sp->tail->next = ch;
+                else
+                        sp->head = ch;
+                sp->tail = ch;
+                pool->queued += len;
+                ch = NULL;
+                pthread_cond_broadcast(&pool->cv);
+        }
+        pthread_mutex_unlock(&pool->mu);
+        free(ch);
+        return ok;
+}
+
+/* The feeder is done with SP (all of it, or it gives up). */
+static void spec_end(struct spec *sp)
+{
+        pthread_mutex_lock(&sp->pool->mu);
+        sp->eof = true;
+        pthread_cond_broadcast(&sp->pool->cv);
+        pthread_mutex_unlock(&sp->pool->mu);
+}
+
+static void spec_endp(struct spec **sp)
+{
+        if (*sp != NULL)
+                spec_end(*sp);
+}
+
 static void *spec_main(void *arg)
 {
         struct spec *sp = arg;
-        char *buf = xmalloc(BUFSZ);
-        sp->ret = berth_snapshot_prepare(sp->root, sp->rfd, BERTH_LAYER_AUTO,
-                                         BERTH_LAYER_APPLY_NO_RAW_DIGEST, &sp->stats, &sp->tmp,
-                                         NULL);
-        /* Read to the end, so that the writer never meets a closed pipe. */
-        while (TEMP_FAILURE_RETRY_INT(read(sp->rfd, buf, BUFSZ)) > 0)
-                ;
-        free(buf);
-        berth_closep(&sp->rfd);
+        sp->ret = berth_snapshot_prepare_stream(sp->root, spec_read, sp, BERTH_LAYER_AUTO,
+                                                BERTH_LAYER_APPLY_NO_RAW_DIGEST, &sp->stats,
+                                                &sp->tmp, NULL);
+        /* Stop taking bytes: drop what is queued, release the feeder. */
+        pthread_mutex_lock(&sp->pool->mu);
+        sp->abandoned = true;
+        while (sp->head != NULL) {
+                struct chunk *ch = sp->head;
+                sp->head = ch->next;
+                sp->pool->queued -= ch->len;
+                free(ch);
+        }
+        sp->tail = NULL;
+        pthread_cond_broadcast(&sp->pool->cv);
+        pthread_mutex_unlock(&sp->pool->mu);
         return NULL;
 }
 
@@ -206,13 +307,14 @@ struct load_ctx {
         char **lines;
         struct spec **specs;
         size_t n_specs;
+        struct spool pool;
+        bool pool_init;
 };
 
-/* Start unpacking the next entry on a thread; *ret_wfd gets the pipe to
- * feed it. NULL when it will be unpacked later instead. */
-static struct spec *spec_start(struct load_ctx *c, int *ret_wfd)
+/* Start unpacking the next entry on a thread, to be fed with spec_feed()
+ * and ended with spec_end(). NULL when it will be unpacked later instead. */
+static struct spec *spec_start(struct load_ctx *c)
 {
-        int p[2];
         size_t running = 0;
 
         if (c->s->serial_unpack || c->n_specs >= SPEC_MAX_TOTAL)
@@ -224,21 +326,22 @@ static struct spec *spec_start(struct load_ctx *c, int *ret_wfd)
                         spec_join(c->specs[i]);
                         running--;
                 }
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return NULL;
-        (void)fcntl(p[1], F_SETPIPE_SZ, SPEC_PIPE_SIZE);
+        if (!c->pool_init) {
+                pthread_mutex_init(&c->pool.mu, NULL);
+                pthread_cond_init(&c->pool.cv, NULL);
+                c->pool.queued = 0;
+                c->pool.max = c->s->spool_max ? c->s->spool_max : SPOOL_MAX;
+                c->pool_init = true;
+        }
         struct spec *sp = xmalloc0(sizeof(*sp));
         sp->root = berth_image_store_root(c->s);
-        sp->rfd = p[0];
+        sp->pool = &c->pool;
         if (pthread_create(&sp->thread, NULL, spec_main, sp) != 0) {
-                close(p[0]);
-                close(p[1]);
                 free(sp);
                 return NULL;
         }
         c->specs = xrealloc(c->specs, (c->n_specs + 1) * sizeof(*c->specs));
         c->specs[c->n_specs++] = sp;
-        *ret_wfd = p[1];
         return sp;
 }
 
@@ -264,6 +367,11 @@ static void spec_finish(struct load_ctx *c)
         free(c->specs);
         c->specs = NULL;
         c->n_specs = 0;
+        if (c->pool_init) {
+                pthread_mutex_destroy(&c->pool.mu);
+                pthread_cond_destroy(&c->pool.cv);
+                c->pool_init = false;
+        }
         if (any)
                 c->s->prepared_synced = false;
 }
@@ -438,17 +546,19 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                 }
                 struct entry *e = add_entry(c, name);
                 cleanup_blob_writer struct berth_blob_writer *w = NULL;
-                cleanup_close int wfd = -1;
-                struct spec *sp = NULL;
+                __attribute__((cleanup(spec_endp))) struct spec *sp = NULL;
+                bool feeding = false;
                 bool created;
                 r = berth_blob_writer_new(c->s, expected, size, &w, err);
                 if (r < 0)
                         return r;
                 /* A blob the store has is most likely unpacked already. */
                 if (size >= SPEC_MIN_SIZE && !(expected && berth_blob_exists(c->s, expected)))
-                        sp = spec_start(c, &wfd);
-                if (sp != NULL)
+                        sp = spec_start(c);
+                if (sp != NULL) {
+                        feeding = true;
                         store_blob_writer_direct(w);
+                }
                 for (;;) {
                         la_ssize_t n = archive_read_data(a, buf, BUFSZ);
                         if (n < 0)
@@ -459,12 +569,13 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                         r = berth_blob_writer_write(w, buf, (size_t)n, err);
                         if (r < 0)
                                 return berth_error_prefix(err, r, "`%s`", name);
-                        if (wfd >= 0 && berth_write_all(wfd, buf, (size_t)n) < 0)
-                                berth_closep(&wfd); /* that unpack is lost */
+                        if (feeding && !spec_feed(sp, buf, (size_t)n))
+                                feeding = false; /* that unpack failed */
                 }
-                if (sp != NULL && wfd >= 0)
-                        sp->fed = true;
-                berth_closep(&wfd);
+                if (sp != NULL) {
+                        sp->fed = feeding;
+                        spec_end(sp);
+                }
                 r = berth_blob_writer_commit(w, e->digest, &created, err);
                 if (r < 0)
                         return berth_error_prefix(err, r, "`%s` in the image archive", name);

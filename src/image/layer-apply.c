@@ -35,6 +35,8 @@
 
 struct reader {
         int fd;
+        berth_layer_read_fn read_fn; /* instead of read(fd) when set */
+        void *read_ud;
         enum berth_layer_compression comp;
         /* raw_sha hashes the bytes as read, only for a compressed stream: for
          * a plain one they are the tar, hashed once into tar_sha. NULL when
@@ -54,13 +56,20 @@ struct reader {
         berth_error *err;
 };
 
+static ssize_t reader_raw(struct reader *r, void *buf, size_t len)
+{
+        if (r->read_fn != NULL)
+                return r->read_fn(r->read_ud, buf, len);
+        return TEMP_FAILURE_RETRY_INT(read(r->fd, buf, len));
+}
+
 static int reader_fill(struct reader *r)
 {
         ssize_t n;
 
         if (r->in_pos < r->in_len || r->in_eof)
                 return 0;
-        n = TEMP_FAILURE_RETRY_INT(read(r->fd, r->in, BUF_SIZE));
+        n = reader_raw(r, r->in, BUF_SIZE);
         if (n < 0)
                 return berth_fail_errno(&r->err, "read layer stream");
         if (n == 0) {
@@ -76,9 +85,8 @@ static int reader_fill(struct reader *r)
         return 0;
 }
 
-static int reader_init(struct reader *r, int fd, enum berth_layer_compression c, unsigned flags)
+static int reader_init(struct reader *r, enum berth_layer_compression c, unsigned flags)
 {
-        r->fd = fd;
         if (!(flags & BERTH_LAYER_APPLY_NO_RAW_DIGEST))
                 r->raw_sha = berth_sha256_new();
         r->tar_sha = berth_sha256_new();
@@ -87,8 +95,7 @@ static int reader_init(struct reader *r, int fd, enum berth_layer_compression c,
         if (c == BERTH_LAYER_AUTO) {
                 /* Sniff the magic: read until 4 bytes or the end. */
                 while (!r->in_eof && r->in_len < 4) {
-                        ssize_t n = TEMP_FAILURE_RETRY_INT(
-                                read(fd, r->in + r->in_len, BUF_SIZE - r->in_len));
+                        ssize_t n = reader_raw(r, r->in + r->in_len, BUF_SIZE - r->in_len);
                         if (n < 0)
                                 return berth_fail_errno(&r->err, "read layer stream");
                         if (n == 0)
@@ -966,11 +973,32 @@ static void archive_freep(struct archive **a)
                 archive_read_free(*a);
 }
 
+static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compression c,
+                        unsigned flags, const struct berth_layer_limits *limits,
+                        struct berth_layer_apply_stats *ret, berth_error **err);
+
 int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c,
                              unsigned flags, const struct berth_layer_limits *limits,
                              struct berth_layer_apply_stats *ret, berth_error **err)
 {
-        struct reader r = { 0 };
+        struct reader r = { .fd = tar_fd };
+        return apply_reader(dirfd, &r, c, flags, limits, ret, err);
+}
+
+int berth_layer_apply_stream(int dirfd, berth_layer_read_fn fn, void *ud,
+                             enum berth_layer_compression c, unsigned flags,
+                             const struct berth_layer_limits *limits,
+                             struct berth_layer_apply_stats *ret, berth_error **err)
+{
+        struct reader r = { .fd = -1, .read_fn = fn, .read_ud = ud };
+        return apply_reader(dirfd, &r, c, flags, limits, ret, err);
+}
+
+static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compression c,
+                        unsigned flags, const struct berth_layer_limits *limits,
+                        struct berth_layer_apply_stats *ret, berth_error **err)
+{
+        struct reader r = *rp;
         struct applier ap = { .root = dirfd, .flags = flags, .cache_fd = -1 };
         __attribute__((cleanup(archive_freep))) struct archive *a = NULL;
         uint64_t entries = 0;
@@ -987,7 +1015,7 @@ int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression
         if (ap.lim.max_total_size == 0)
                 ap.lim.max_total_size = 256ULL << 30;
 
-        res = reader_init(&r, tar_fd, c, flags);
+        res = reader_init(&r, c, flags);
         if (res < 0)
                 goto out_reader;
 

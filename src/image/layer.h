@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/digest.h"
 #include "util/error.h"
@@ -59,6 +60,15 @@ int berth_layer_apply(int dirfd, int tar_fd, enum berth_layer_compression c, uns
 /* Same, with explicit limits (NULL for the defaults). */
 int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c,
                              unsigned flags, const struct berth_layer_limits *limits,
+                             struct berth_layer_apply_stats *ret, berth_error **err);
+
+/* A source of layer bytes: fills BUF with up to LEN bytes, returns how many,
+ * 0 at the end, or -1 with errno set. */
+typedef ssize_t (*berth_layer_read_fn)(void *ud, void *buf, size_t len);
+/* Same, the stream coming from FN instead of a file descriptor. */
+int berth_layer_apply_stream(int dirfd, berth_layer_read_fn fn, void *ud,
+                             enum berth_layer_compression c, unsigned flags,
+                             const struct berth_layer_limits *limits,
                              struct berth_layer_apply_stats *ret, berth_error **err);
 
 struct berth_layer_diff_opts {
@@ -119,6 +129,11 @@ int berth_snapshot_unpack(const char *data_root, const char *parent_chain, int t
 int berth_snapshot_prepare(const char *data_root, int tar_fd, enum berth_layer_compression c,
                            unsigned flags, struct berth_layer_apply_stats *ret_stats,
                            char **ret_tmp, berth_error **err);
+/* Same, reading the layer from FN. */
+int berth_snapshot_prepare_stream(const char *data_root, berth_layer_read_fn fn, void *ud,
+                                  enum berth_layer_compression c, unsigned flags,
+                                  struct berth_layer_apply_stats *ret_stats, char **ret_tmp,
+                                  berth_error **err);
 int berth_snapshot_commit(const char *data_root, const char *tmp, const char *parent_chain,
                           const char *chain_id, bool synced, berth_error **err);
 /* syncfs() of the file system holding <data_root>/layers. */

@@ -80,9 +80,23 @@ static void mark_topdir(const char *layers)
         (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
+static ssize_t read_fd(void *ud, void *buf, size_t len)
+{
+        return TEMP_FAILURE_RETRY_INT(read(*(int *)ud, buf, len));
+}
+
 int berth_snapshot_prepare(const char *data_root, int tar_fd, enum berth_layer_compression c,
                            unsigned flags, struct berth_layer_apply_stats *ret_stats,
                            char **ret_tmp, berth_error **err)
+{
+        return berth_snapshot_prepare_stream(data_root, read_fd, &tar_fd, c, flags, ret_stats,
+                                             ret_tmp, err);
+}
+
+int berth_snapshot_prepare_stream(const char *data_root, berth_layer_read_fn fn, void *ud,
+                                  enum berth_layer_compression c, unsigned flags,
+                                  struct berth_layer_apply_stats *ret_stats, char **ret_tmp,
+                                  berth_error **err)
 {
         cleanup_free char *layers = xasprintf("%s/layers", data_root);
         cleanup_free char *tmp = NULL;
@@ -100,7 +114,8 @@ int berth_snapshot_prepare(const char *data_root, int tar_fd, enum berth_layer_c
                 ret = berth_fail_errno(err, "open `%s`", tmp);
                 goto fail;
         }
-        ret = berth_layer_apply(dfd, tar_fd, c, BERTH_LAYER_APPLY_OVERLAY | flags, ret_stats, err);
+        ret = berth_layer_apply_stream(dfd, fn, ud, c, BERTH_LAYER_APPLY_OVERLAY | flags, NULL,
+                                       ret_stats, err);
         if (ret < 0)
                 goto fail;
         *ret_tmp = steal_pointer(&tmp);

@@ -23,6 +23,7 @@ struct berth_image_store {
         bool prepared_synced; /* a syncfs ran after the last was written */
         bool serial_unpack;   /* load: unpack after storing, one at a time */
         unsigned prepared_used; /* prepared snapshots committed (for tests) */
+        size_t spool_max;       /* load: bytes queued for the unpackers (0: 64 MiB) */
 };
 
 struct store_prepared {

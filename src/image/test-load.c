@@ -323,6 +323,8 @@ static void test_parallel_same_as_serial(void **state)
         must(berth_image_store_open(root_par, &par, &err), err);
         must(berth_image_store_open(root_ser, &ser, &err), err);
         ser->serial_unpack = true;
+        /* A small queue: the reader waits for the unpackers all the time. */
+        par->spool_max = 16384;
         load(par, archive, len);
         load(ser, archive, len);
         /* The parallel path was taken for every layer, the serial never. */
