@@ -127,6 +127,7 @@ struct shim {
         pid_t init_pid;
         int init_pidfd;
         bool started, init_exited, finished;
+        bool start_pending; /* a start helper has not reported yet */
         int init_status;
         char *start_error;
         int start_errno;
@@ -451,7 +452,9 @@ static void finish(struct shim *s)
 
 static void maybe_finish(struct shim *s)
 {
-        if (s->init_exited && s->out.fd < 0 && s->err.fd < 0)
+        /* A start helper still writing the runtime state must finish before
+         * finish() deletes it (an init that exits at once races with it). */
+        if (s->init_exited && !s->start_pending && s->out.fd < 0 && s->err.fd < 0)
                 finish(s);
 }
 
@@ -661,6 +664,7 @@ static void start_container(struct shim *s, struct client *c)
                 return;
         }
         s->started = true;
+        s->start_pending = true;
         c->kind = C_PENDING;
         ep_add(s, h->pipe, EPOLLIN, &h->ep);
 }
@@ -794,6 +798,8 @@ static void helper_done(struct shim *s, struct helper *h)
                         client_reply(s, c, "%s", line);
                         c->kind = C_BUSY;
                 }
+                s->start_pending = false;
+                maybe_finish(s);
         } else if (ok) {
                 pid_t pid = (pid_t)strtol(line + 2, NULL, 10);
                 if (h->console >= 0) {
@@ -1343,7 +1349,9 @@ int main(int argc, char **argv)
                                 (void)!read(s->timerfd, &x, sizeof(x));
                                 if (s->finished)
                                         goto out;
-                                if (s->init_exited)
+                                /* Drain time is over; a pending start still
+                                 * reports (or dies) and finishes then. */
+                                if (s->init_exited && !s->start_pending)
                                         finish(s);
                                 break;
                         }
