@@ -113,6 +113,32 @@ static void usage(FILE *f)
                 "  -v, --version              Print version information and quit\n");
 }
 
+static void opts_clear(struct opts *o)
+{
+        for (size_t i = 0; i < o->n_hosts; i++)
+                free(o->hosts[i]);
+        free(o->hosts);
+        free(o->data_root);
+        free(o->exec_root);
+        free(o->pidfile);
+        free(o->config_file);
+        free(o->group);
+        free(o->shim_path);
+        free(o->log_level);
+        free(o->tlscacert);
+        free(o->tlscert);
+        free(o->tlskey);
+        if (o->log_opts)
+                json_object_put(o->log_opts);
+        if (o->default_ulimits)
+                json_object_put(o->default_ulimits);
+        if (o->insecure_registries)
+                json_object_put(o->insecure_registries);
+        for (size_t i = 0; i < o->n_flags_set; i++)
+                free(o->flags_set[i]);
+        memset(o, 0, sizeof(*o));
+}
+
 static void set_str(char **dst, const char *v)
 {
         free(*dst);
@@ -420,7 +446,7 @@ static void *watchdog(void *p)
 
 int main(int argc, char **argv)
 {
-        struct opts o = {0};
+        __attribute__((cleanup(opts_clear))) struct opts o = {0};
         cleanup_error berth_error *err = NULL;
         struct berth_api *api = NULL;
         struct berth_image_store *own_store = NULL;
@@ -582,7 +608,7 @@ int main(int argc, char **argv)
                                 logf_(BERTH_API_LOG_INFO, "Reloaded configuration from `%s` (log level %s)",
                                       o.config_file, fresh.log_level ? fresh.log_level : "info");
                         }
-                        free(fresh.log_level);
+                        opts_clear(&fresh);
                         continue;
                 }
                 logf_(BERTH_API_LOG_INFO, "Processing signal '%s'", strsignal((int)si.ssi_signo));
