@@ -5,7 +5,7 @@ set -eu
 
 BUILD="meson ninja-build pkg-config gcc clang gperf libclang-rt-14-dev
   libjson-c-dev libseccomp-dev libcap-dev libcmocka-dev libarchive-dev
-  libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev
+  libmicrohttpd-dev libgnutls28-dev nettle-dev zlib1g-dev libzstd-dev
   libyaml-dev libmnl-dev"
 # What the tests and the main job run: real peers, real clients, base images.
 TEST="python3-pytest python3-docker python3-jsonschema busybox-static iproute2

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,15 +225,17 @@ static int stat_header(struct berth_response *r, json_object **ret)
         if (h == NULL)
                 return -1;
         size_t l = strlen(h);
-        unsigned char *out = xmalloc(l + 4);
-        int n = EVP_DecodeBlock(out, (const unsigned char *)h, (int)l);
-        if (n < 0) {
+        uint8_t *out = xmalloc(BASE64_DECODE_LENGTH(l) + 1);
+        size_t n = BASE64_DECODE_LENGTH(l) + 1;
+        struct base64_decode_ctx b64;
+        base64_decode_init(&b64);
+        if (!base64_decode_update(&b64, &n, out, l, h) || !base64_decode_final(&b64)) {
                 free(out);
                 return -1;
         }
         while (n > 0 && out[n - 1] == '\0')
                 n--;
-        int k = berth_json_parse((char *)out, (size_t)n, "stat", ret, NULL);
+        int k = berth_json_parse((char *)out, n, "stat", ret, NULL);
         free(out);
         return k;
 }
