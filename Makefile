@@ -29,7 +29,7 @@ install: all
 
 # Every test: unit tests (ASan+UBSan) then integration tests against the
 # sanitized binaries.
-check: deps $(TESTBUILD)/build.ninja
+check: deps all $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	meson test -C $(TESTBUILD) --print-errorlogs
 	$(MAKE) fuzz-smoke

@@ -1199,7 +1199,7 @@ static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struc
 {
         struct val cur = { NULL, false };
         for (size_t i = 0; i < p->n; i++) {
-                struct val next;
+                struct val next = { 0 };
                 int r = eval_cmd(x, &p->cmds[i], dot, &cur, i > 0, &next, err);
                 v_put(&cur);
                 if (r < 0)

@@ -160,7 +160,7 @@ int berth_creds_parse(json_object *user, struct berth_creds *ret, berth_error **
         struct berth_creds c = {.set_groups = true};
         cleanup_free gid_t *groups = NULL;
         json_object *o;
-        uint32_t id;
+        uint32_t id = 0;
         int r;
 
         if (user != NULL && !json_object_is_type(user, json_type_object))
