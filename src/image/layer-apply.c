@@ -543,33 +543,6 @@ static int parent_of(struct applier *ap, const char *parent, const char **ret_ca
         return fd;
 }
 
-static int rm_rf_at(int parent, const char *name, berth_error **err)
-{
-        if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-                return 0;
-        if (errno != EISDIR && errno != EPERM)
-                return berth_fail_errno(err, "remove `%s`", name);
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return berth_fail_errno(err, "open `%s`", name);
-        cleanup_closedir DIR *d = fdopendir(fd);
-        if (d == NULL) {
-                close(fd);
-                return berth_fail_errno(err, "opendir `%s`", name);
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                int ret = rm_rf_at(dirfd(d), de->d_name, err);
-                if (ret < 0)
-                        return ret;
-        }
-        if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return berth_fail_errno(err, "remove `%s`", name);
-        return 0;
-}
-
 /* Opaque directory on a flat tree: remove everything below DIRFD that this
  * layer did not write. */
 static int clear_lower(struct applier *ap, int dfd, const char *canon, berth_error **err)
@@ -589,7 +562,7 @@ static int clear_lower(struct applier *ap, int dfd, const char *canon, berth_err
                 cleanup_free char *p = join(canon, de->d_name);
                 int ret;
                 if (!strset_has(&ap->written, p)) {
-                        ret = rm_rf_at(dirfd(d), de->d_name, err);
+                        ret = berth_rm_rf_at(dirfd(d), de->d_name, err);
                 } else {
                         struct stat st;
                         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -729,7 +702,7 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
         const char *victim = base + strlen(WH_PREFIX);
         if (victim[0] == '\0' || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
                 return escape_fail(ap, err, "invalid whiteout");
-        int ret = rm_rf_at(pfd, victim, err);
+        int ret = berth_rm_rf_at(pfd, victim, err);
         if (ret < 0)
                 return berth_error_prefix(err, ret, "layer entry `%s`", ap->entry);
         if (ap->flags & BERTH_LAYER_APPLY_OVERLAY) {
@@ -763,7 +736,7 @@ static int make_way(struct applier *ap, int pfd, const char *base, bool keep_dir
                 *ret_kept = true;
                 return 0;
         }
-        int ret = rm_rf_at(pfd, base, err);
+        int ret = berth_rm_rf_at(pfd, base, err);
         if (ret < 0)
                 return berth_error_prefix(err, ret, "layer entry `%s`", ap->entry);
         return 0;

@@ -278,7 +278,7 @@ int berth_mkdir_p(const char *path, mode_t mode, berth_error **err)
         return 0;
 }
 
-static int rm_rf_at(int parent, const char *name, berth_error **err)
+int berth_rm_rf_at(int parent, const char *name, berth_error **err)
 {
         if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
                 return 0;
@@ -297,7 +297,7 @@ static int rm_rf_at(int parent, const char *name, berth_error **err)
         while ((de = readdir(d)) != NULL) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                int ret = rm_rf_at(dirfd(d), de->d_name, err);
+                int ret = berth_rm_rf_at(dirfd(d), de->d_name, err);
                 if (ret < 0)
                         return ret;
         }
@@ -308,7 +308,7 @@ static int rm_rf_at(int parent, const char *name, berth_error **err)
 
 int berth_rm_rf(const char *path, berth_error **err)
 {
-        return rm_rf_at(AT_FDCWD, path, err);
+        return berth_rm_rf_at(AT_FDCWD, path, err);
 }
 
 int berth_write_all(int fd, const void *buf, size_t len)

@@ -30,6 +30,9 @@ int berth_mkdir_p(const char *path, mode_t mode, berth_error **err);
 
 /* Remove PATH and everything below it; a missing path is not an error. */
 int berth_rm_rf(const char *path, berth_error **err);
+/* The same for NAME relative to the directory fd PARENT (AT_FDCWD allowed);
+ * symlinks are removed, never followed. */
+int berth_rm_rf_at(int parent, const char *name, berth_error **err);
 
 /* Write the file atomically: a temporary file in the same directory,
  * fsync, rename over PATH, fsync of the directory. */

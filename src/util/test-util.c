@@ -144,6 +144,35 @@ static void test_atomic_write_and_json(void **state)
         berth_rm_rf(dir, NULL);
 }
 
+/* berth_rm_rf_at removes NAME under a directory fd, never follows a symlink
+ * out of it, and takes a missing name as done. */
+static void test_rm_rf_at(void **state)
+{
+        char tmpl[] = "/tmp/berth-test-XXXXXX";
+        cleanup_free char *dir = xstrdup(mkdtemp(tmpl));
+        cleanup_free char *keep = xasprintf("%s/keep", dir);
+        cleanup_free char *tree = xasprintf("%s/tree/a/b", dir);
+        cleanup_free char *file = xasprintf("%s/tree/a/b/f", dir);
+        cleanup_free char *link = xasprintf("%s/tree/a/out", dir);
+        cleanup_free char *kept = xasprintf("%s/keep/x", dir);
+        cleanup_free char *gone = xasprintf("%s/tree", dir);
+        cleanup_close int dfd = -1;
+
+        assert_int_equal(berth_mkdir_p(tree, 0755, NULL), 0);
+        assert_int_equal(berth_mkdir_p(keep, 0755, NULL), 0);
+        assert_int_equal(berth_write_file_atomic(file, "x", 1, 0644, NULL), 0);
+        assert_int_equal(berth_write_file_atomic(kept, "x", 1, 0644, NULL), 0);
+        assert_int_equal(symlink(keep, link), 0);
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        assert_int_equal(berth_rm_rf_at(dfd, "tree", NULL), 0);
+        assert_int_equal(access(gone, F_OK), -1);
+        assert_int_equal(access(kept, F_OK), 0);
+        assert_int_equal(berth_rm_rf_at(dfd, "tree", NULL), 0);
+        assert_int_equal(berth_rm_rf(dir, NULL), 0);
+        assert_int_equal(access(dir, F_OK), -1);
+}
+
 static void test_digest(void **state)
 {
         char d[BERTH_DIGEST_STR_LEN];
@@ -171,6 +200,7 @@ int main(void)
                 cmocka_unit_test(test_open_in_root_openat2),
                 cmocka_unit_test(test_open_in_root_fallback),
                 cmocka_unit_test(test_atomic_write_and_json),
+                cmocka_unit_test(test_rm_rf_at),
                 cmocka_unit_test(test_digest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
