@@ -123,9 +123,8 @@ void api_reply_json_chunked(struct api_req *r, int status, json_object *o);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/* Status from the error's errno (as berth_engine_http_status does). */
+/* Status from the error's errno, by berth_errno_http_status(). */
 void api_reply_berr(struct api_req *r, const berth_error *err);
-int api_errno_status(int status);
 void api_add_header(struct api_req *r, const char *name, const char *value);
 /* Start a chunked stream: FN runs on a new thread with the write end of a
  * pipe whose read end is the body; FREE_CTX (may be NULL) frees CTX after. */

@@ -255,33 +255,9 @@ void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
         api_reply_json(r, status, o);
 }
 
-int api_errno_status(int status)
-{
-        switch (status) {
-        case ENOENT:
-                return 404;
-        case EEXIST:
-        case EBUSY:
-                return 409;
-        case EINVAL:
-        case E2BIG:
-        case ENAMETOOLONG:
-                return 400;
-        case EALREADY:
-                return 304;
-        case EPERM:
-        case EACCES:
-                return 403;
-        case ENOTSUP:
-                return 501;
-        default:
-                return 500;
-        }
-}
-
 void api_reply_berr(struct api_req *r, const berth_error *err)
 {
-        int status = api_errno_status(err ? err->status : EIO);
+        int status = berth_errno_http_status(berth_error_status(err));
         if (status == 304) {
                 api_reply_empty(r, 304);
                 return;

@@ -191,14 +191,14 @@ static void test_body_check(void **state)
 
 static void test_errno_status(void **state)
 {
-        assert_int_equal(api_errno_status(ENOENT), 404);
-        assert_int_equal(api_errno_status(EEXIST), 409);
-        assert_int_equal(api_errno_status(EBUSY), 409);
-        assert_int_equal(api_errno_status(EINVAL), 400);
-        assert_int_equal(api_errno_status(EALREADY), 304);
-        assert_int_equal(api_errno_status(EPERM), 403);
-        assert_int_equal(api_errno_status(ENOTSUP), 501);
-        assert_int_equal(api_errno_status(EIO), 500);
+        assert_int_equal(berth_errno_http_status(ENOENT), 404);
+        assert_int_equal(berth_errno_http_status(EEXIST), 409);
+        assert_int_equal(berth_errno_http_status(EBUSY), 409);
+        assert_int_equal(berth_errno_http_status(EINVAL), 400);
+        assert_int_equal(berth_errno_http_status(EALREADY), 304);
+        assert_int_equal(berth_errno_http_status(EPERM), 403);
+        assert_int_equal(berth_errno_http_status(ENOTSUP), 501);
+        assert_int_equal(berth_errno_http_status(EIO), 500);
 }
 
 int main(void)

@@ -9,7 +9,8 @@
  *   ENOENT -> 404, EEXIST / EBUSY -> 409, EINVAL / E2BIG -> 400,
  *   EALREADY -> 304 (start of a running / stop of a stopped container),
  *   EPERM / EACCES -> 403, ENOTSUP -> 501, anything else -> 500.
- * (berth_engine_http_status() does the mapping.)
+ * (berth_engine_http_status() does the mapping, by berth_errno_http_status()
+ * of util/error.h, which the API layer uses too.)
  *
  * Threads: the API serves each connection on its own thread and calls these
  * concurrently; the engine locks per container, never across I/O on a whole

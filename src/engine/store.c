@@ -54,26 +54,7 @@ static int status_from_name(const char *s)
 
 int berth_engine_http_status(const berth_error *err)
 {
-        switch (berth_error_status(err)) {
-        case ENOENT:
-                return 404;
-        case EEXIST:
-        case EBUSY:
-                return 409;
-        case EINVAL:
-        case E2BIG:
-        case ENAMETOOLONG:
-                return 400;
-        case EALREADY:
-                return 304;
-        case EPERM:
-        case EACCES:
-                return 403;
-        case ENOTSUP:
-                return 501;
-        default:
-                return 500;
-        }
+        return berth_errno_http_status(berth_error_status(err));
 }
 
 int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)

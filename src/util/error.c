@@ -75,3 +75,27 @@ int berth_error_status(const berth_error *err)
                 return EIO;
         return err->status;
 }
+
+int berth_errno_http_status(int status)
+{
+        switch (status) {
+        case ENOENT:
+                return 404;
+        case EEXIST:
+        case EBUSY:
+                return 409;
+        case EINVAL:
+        case E2BIG:
+        case ENAMETOOLONG:
+                return 400;
+        case EALREADY:
+                return 304;
+        case EPERM:
+        case EACCES:
+                return 403;
+        case ENOTSUP:
+                return 501;
+        default:
+                return 500;
+        }
+}

@@ -33,4 +33,9 @@ void berth_error_freep(berth_error **err);
 /* Return the errno-style status of an error, or EIO if there is none. */
 int berth_error_status(const berth_error *err);
 
+/* The HTTP status of an errno-style status, as the API answers it:
+ *   ENOENT -> 404, EEXIST / EBUSY -> 409, EINVAL / E2BIG / ENAMETOOLONG -> 400,
+ *   EALREADY -> 304, EPERM / EACCES -> 403, ENOTSUP -> 501, anything else -> 500. */
+int berth_errno_http_status(int status);
+
 #endif
