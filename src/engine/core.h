@@ -31,7 +31,8 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
 int berth_spec_cap_canonical(const char *name, char **ret, berth_error **err);
 /* The final capability list (NULL-terminated "CAP_*") of a HostConfig. */
 int berth_spec_caps(json_object *hc, char ***ret, berth_error **err);
-/* Parse a signal name or number ("SIGTERM", "TERM", "15"). -EINVAL if bad. */
+/* Parse a signal name or number ("SIGTERM", "TERM", "15"), by the runtime's
+ * berth_signal_parse(). Returns the signal, or -EINVAL if bad. */
 int berth_engine_signal_parse(const char *s);
 /* Parse "10m" / "1g" / "1024" as bytes (Docker's units.RAMInBytes). */
 int berth_engine_parse_bytes(const char *s, int64_t *ret);

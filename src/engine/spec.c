@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/security.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -22,23 +23,7 @@
 
 /* ---- names ---- */
 
-static const char *const all_caps[] = {
-        "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",          "CAP_FSETID",         "CAP_KILL",
-        "CAP_SETGID",          "CAP_SETUID",         "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",       "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",     "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",       "CAP_SYS_BOOT",       "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",           "CAP_LEASE",          "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",       "CAP_SYSLOG",         "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",
-        "CAP_BPF",             "CAP_CHECKPOINT_RESTORE",
-};
-#define N_ALL_CAPS (sizeof(all_caps) / sizeof(all_caps[0]))
+/* Every capability comes from the runtime's table (berth_cap_names()). */
 
 /* Docker's default set. */
 static const char *const default_caps[] = {
@@ -59,11 +44,10 @@ int berth_spec_cap_canonical(const char *name, char **ret, berth_error **err)
         up = strncasecmp(name, "CAP_", 4) == 0 ? xstrdup(name) : xasprintf("CAP_%s", name);
         for (char *p = up; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
-        for (size_t i = 0; i < N_ALL_CAPS; i++)
-                if (strcmp(all_caps[i], up) == 0) {
-                        *ret = steal_pointer(&up);
-                        return 0;
-                }
+        if (berth_cap_from_name(up) >= 0) {
+                *ret = steal_pointer(&up);
+                return 0;
+        }
         return berth_engine_fail(err, EINVAL, "invalid capability: `%s`", name);
 }
 
@@ -79,13 +63,15 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
 {
         json_object *add = berth_json_get(hc, "CapAdd");
         json_object *drop = berth_json_get(hc, "CapDrop");
-        char **set = xcalloc(N_ALL_CAPS + 1, sizeof(char *));
+        size_t n_all;
+        const char *const *all_caps = berth_cap_names(&n_all);
+        char **set = xcalloc(n_all + 1, sizeof(char *));
         size_t n = 0;
         bool drop_all = false, add_all = false;
         int r;
 
         if (berth_json_bool(hc, "Privileged", false)) {
-                for (size_t i = 0; i < N_ALL_CAPS; i++)
+                for (size_t i = 0; i < n_all; i++)
                         set[n++] = xstrdup(all_caps[i]);
                 *ret = set;
                 return 0;
@@ -109,7 +95,7 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
                         add_all = true;
         }
         if (add_all) {
-                for (size_t i = 0; i < N_ALL_CAPS; i++)
+                for (size_t i = 0; i < n_all; i++)
                         set[n++] = xstrdup(all_caps[i]);
         } else if (!drop_all) {
                 for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
@@ -144,44 +130,12 @@ fail:
         return r;
 }
 
-static const struct berth_name_value signal_table[] = {
-        {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},     {"CHLD", SIGCHLD},
-        {"CONT", SIGCONT}, {"FPE", SIGFPE},   {"HUP", SIGHUP},     {"ILL", SIGILL},
-        {"INT", SIGINT},   {"IO", SIGIO},     {"IOT", SIGIOT},     {"KILL", SIGKILL},
-        {"PIPE", SIGPIPE}, {"POLL", SIGPOLL}, {"PROF", SIGPROF},   {"PWR", SIGPWR},
-        {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
-        {"SYS", SIGSYS},   {"TERM", SIGTERM}, {"TRAP", SIGTRAP},   {"TSTP", SIGTSTP},
-        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU},
-        {"XFSZ", SIGXFSZ},
-};
-
 int berth_engine_signal_parse(const char *s)
 {
-        int64_t v;
-        const struct berth_name_value *nv;
-        cleanup_free char *up = NULL;
+        int sig;
+        int r = berth_signal_parse(s, &sig);
 
-        if (s == NULL || *s == '\0')
-                return -EINVAL;
-        if (berth_parse_int64(s, &v) == 0)
-                return v > 0 && v < 65 ? (int)v : -EINVAL;
-        up = xstrdup(strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s);
-        for (char *p = up; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
-        if (strncmp(up, "RTMIN", 5) == 0 || strncmp(up, "RTMAX", 5) == 0) {
-                int base = up[4] == 'N' ? SIGRTMIN : SIGRTMAX;
-                if (up[5] == '\0')
-                        return base;
-                if (berth_parse_int64(up + 6, &v) == 0 && (up[5] == '+' || up[5] == '-') &&
-                    v >= 0 && v <= SIGRTMAX - SIGRTMIN) {
-                        int sig = up[5] == '+' ? base + (int)v : base - (int)v;
-                        return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
-                }
-                return -EINVAL;
-        }
-        nv = berth_name_lookup(signal_table, sizeof(signal_table) / sizeof(signal_table[0]), up);
-        return nv ? (int)nv->value : -EINVAL;
+        return r < 0 ? r : sig;
 }
 
 int berth_engine_parse_bytes(const char *s, int64_t *ret)
