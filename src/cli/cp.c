@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "untar.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -22,6 +23,7 @@
 #include "util/xalloc.h"
 
 #define GO_MODE_DIR (1U << 31)
+#define GO_MODE_SYMLINK (1U << 27)
 
 /* "name:path" -> container, path; NULL container for a local path. */
 static void split_ref(const char *arg, char **ret_container, char **ret_path)
@@ -55,53 +57,86 @@ static char *dir_name(const char *p)
         return xstrdup(dirname(c));
 }
 
-/* Replace the first path component FROM of NAME by TO. */
-static char *rename_top(const char *name, const char *from, const char *to)
-{
-        while (name[0] == '.' && name[1] == '/')
-                name += 2;
-        size_t fl = strlen(from);
-        if (strncmp(name, from, fl) == 0 && (name[fl] == '\0' || name[fl] == '/'))
-                return xasprintf("%s%s", to, name + fl);
-        return xstrdup(name);
-}
-
 /* ---- out of the container ---- */
-struct reader {
-        struct berth_response *r;
-        berth_error **err;
-        char buf[65536];
-};
-
-static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
+static ssize_t response_read_cb(void *ud, void *buf, size_t len, berth_error **err)
 {
-        struct reader *rd = ud;
-        ssize_t n = berth_response_read(rd->r, rd->buf, sizeof(rd->buf), rd->err);
-        *buf = rd->buf;
-        if (n < 0) {
-                archive_set_error(a, EIO, "%s", (*rd->err)->msg);
-                return -1;
-        }
-        return n;
+        return berth_response_read(ud, buf, len, err);
 }
 
-static int cp_from(struct api_cli *c, const char *ctr, const char *src, const char *dst)
+static int stat_header(struct berth_response *r, json_object **ret);
+
+/* GET /containers/{id}/archive?path=SRC with the stat of SRC. */
+static int archive_get(struct api_cli *c, const char *ctr, const char *src, struct berth_response **ret,
+                       json_object **ret_stat, berth_error **err)
 {
-        cleanup_error berth_error *err = NULL;
         cleanup_response struct berth_response *r = NULL;
         cleanup_free char *n = berth_url_escape(ctr);
         cleanup_free char *sp = berth_url_escape(src);
         cleanup_free char *p = xasprintf("/containers/%s/archive?path=%s", n, sp);
-        if (berth_client_request(c->client, "GET", p, NULL, &r, &err) < 0 || berth_response_check(r, &err) < 0)
+        int k = berth_client_request(c->client, "GET", p, NULL, &r, err);
+        if (k < 0 || (k = berth_response_check(r, err)) < 0)
+                return k;
+        if (stat_header(r, ret_stat) < 0)
+                *ret_stat = NULL;
+        *ret = steal_pointer(&r);
+        return 0;
+}
+
+/* -L: a symlink SRC is replaced by its target (relative to SRC's parent);
+ * *ret_rebase is SRC's own name when the target's differs (docker's
+ * GetRebaseName). */
+static char *follow_link(const char *src, json_object *st, char **ret_rebase)
+{
+        const char *target = berth_json_str(st, "linkTarget");
+        *ret_rebase = NULL;
+        if (st == NULL || !((uint64_t)berth_json_int(st, "mode", 0) & GO_MODE_SYMLINK) || target == NULL ||
+            *target == '\0')
+                return NULL;
+        cleanup_free char *parent = dir_name(src);
+        char *resolved = target[0] == '/' ? xstrdup(target) : xasprintf("%s/%s", parent, target);
+        size_t l = strlen(src);
+        if (l > 0 && src[l - 1] == '/' && resolved[strlen(resolved) - 1] != '/') {
+                char *t = xasprintf("%s/", resolved);
+                free(resolved);
+                resolved = t;
+        }
+        cleanup_free char *a = base_name(src), *b = base_name(resolved);
+        if (strcmp(a, b) != 0)
+                *ret_rebase = steal_pointer(&a);
+        return resolved;
+}
+
+static int cp_from(struct api_cli *c, const char *ctr, const char *src, const char *dst, bool follow)
+{
+        cleanup_error berth_error *err = NULL;
+        cleanup_response struct berth_response *r = NULL;
+        cleanup_json json_object *st = NULL;
+        cleanup_free char *resolved = NULL, *rebase_name = NULL;
+
+        if (follow) {
+                cleanup_response struct berth_response *h = NULL;
+                cleanup_free char *n = berth_url_escape(ctr);
+                cleanup_free char *sp = berth_url_escape(src);
+                cleanup_free char *hp = xasprintf("/containers/%s/archive?path=%s", n, sp);
+                cleanup_json json_object *lst = NULL;
+                if (berth_client_request(c->client, "HEAD", hp, NULL, &h, &err) < 0)
+                        return api_fail(&err, 1);
+                if (berth_response_status(h) == 200 && stat_header(h, &lst) == 0)
+                        resolved = follow_link(src, lst, &rebase_name);
+                if (resolved != NULL)
+                        src = resolved;
+        }
+        if (archive_get(c, ctr, src, &r, &st, &err) < 0)
                 return api_fail(&err, 1);
         if (strcmp(dst, "-") == 0) {
                 if (berth_response_copy_stream(r, true, STDOUT_FILENO, STDOUT_FILENO, &err) < 0)
                         return api_fail(&err, 1);
                 return 0;
         }
-        struct stat st;
-        bool dst_is_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
-        bool dst_exists = lstat(dst, &st) == 0;
+        bool src_is_dir = ((uint64_t)berth_json_int(st, "mode", 0) & GO_MODE_DIR) != 0;
+        struct stat dst_st;
+        bool dst_exists = stat(dst, &dst_st) == 0;
+        bool dst_is_dir = dst_exists && S_ISDIR(dst_st.st_mode);
         if (!dst_exists) {
                 cleanup_free char *parent = dir_name(dst);
                 struct stat pst;
@@ -110,69 +145,47 @@ static int cp_from(struct api_cli *c, const char *ctr, const char *src, const ch
                         return 1;
                 }
         }
+        if (dst_exists && !dst_is_dir && src_is_dir) {
+                fprintf(stderr, "Error: cannot copy directory\n");
+                return 1;
+        }
+        if (!dst_exists && !src_is_dir && dst[strlen(dst) - 1] == '/') {
+                fprintf(stderr, "Error: no such directory\n");
+                return 1;
+        }
+        /* docker's PrepareArchiveCopy: into an existing directory under the
+         * source's name, else under the destination's name in its parent. */
         cleanup_free char *src_base = base_name(src);
         cleanup_free char *dst_base = base_name(dst);
         cleanup_free char *target_dir = dst_is_dir ? xstrdup(dst) : dir_name(dst);
-        struct archive *in = archive_read_new();
-        struct archive *out = archive_write_disk_new();
-        archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                                    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK);
-        int rc = 0;
-        archive_read_support_format_tar(in);
-        {
-                struct reader *rd = xmalloc(sizeof(*rd));
-                rd->r = r;
-                rd->err = &err;
-                if (archive_read_open(in, rd, NULL, read_cb, NULL) != ARCHIVE_OK) {
-                        fprintf(stderr, "Error: %s\n", archive_error_string(in));
-                        rc = 1;
-                }
-                cleanup_free char *cwd = getcwd(NULL, 0);
-                if (rc == 0 && chdir(target_dir) < 0) {
-                        fprintf(stderr, "Error: %s: %s\n", target_dir, strerror(errno));
-                        rc = 1;
-                }
-                struct archive_entry *e;
-                while (rc == 0 && archive_read_next_header(in, &e) == ARCHIVE_OK) {
-                        const char *name = archive_entry_pathname(e);
-                        cleanup_free char *nn = dst_is_dir ? rename_top(name, src_base, src_base)
-                                                           : rename_top(name, src_base, dst_base);
-                        archive_entry_set_pathname(e, nn);
-                        const char *hl = archive_entry_hardlink(e);
-                        if (hl != NULL) {
-                                cleanup_free char *nh = dst_is_dir ? xstrdup(hl) : rename_top(hl, src_base, dst_base);
-                                archive_entry_set_hardlink(e, nh);
-                        }
-                        if (archive_write_header(out, e) != ARCHIVE_OK) {
-                                fprintf(stderr, "Error: %s\n", archive_error_string(out));
-                                rc = 1;
-                                break;
-                        }
-                        const void *buf;
-                        size_t sz;
-                        la_int64_t off;
-                        int k;
-                        while ((k = archive_read_data_block(in, &buf, &sz, &off)) == ARCHIVE_OK)
-                                if (archive_write_data_block(out, buf, sz, off) != ARCHIVE_OK)
-                                        break;
-                        (void)archive_write_finish_entry(out);
-                }
-                if (cwd)
-                        (void)chdir(cwd);
-                archive_read_free(in);
-                archive_write_free(out);
-                free(rd);
+        struct cli_untar_opts uo = { .rebase_from = src_base };
+        uo.rebase_to = dst_is_dir ? (rebase_name ? rebase_name : src_base) : dst_base;
+        cleanup_close int dfd = open(target_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                fprintf(stderr, "Error: open %s: %s\n", target_dir, strerror(errno));
+                return 1;
         }
-        return rc;
+        if (cli_untar(dfd, response_read_cb, r, &uo, &err) < 0) {
+                berth_error_prefix(&err, -1, "copying to `%s`", dst);
+                fprintf(stderr, "Error: %s\n", err->msg);
+                return 1;
+        }
+        return 0;
 }
 
 /* ---- into the container ---- */
-static int add_tree(struct archive *a, const char *src, const char *name, berth_error **err)
+/* The tree at SRC as NAME into A. FOLLOW (-L): SRC itself is followed when
+ * a symlink. Without KEEP_IDS (-a) the entries belong to root, which the
+ * daemon keeps: docker's default of the container's root user. */
+static int add_tree(struct archive *a, const char *src, const char *name, bool follow, bool keep_ids,
+                    berth_error **err)
 {
         struct archive *disk = archive_read_disk_new();
         archive_read_disk_set_standard_lookup(disk);
-        archive_read_disk_set_symlink_physical(disk);
+        if (follow)
+                archive_read_disk_set_symlink_hybrid(disk);
+        else
+                archive_read_disk_set_symlink_physical(disk);
         if (archive_read_disk_open(disk, src) != ARCHIVE_OK) {
                 int r = berth_fail(err, 0, "Error: %s", archive_error_string(disk));
                 archive_read_free(disk);
@@ -200,6 +213,12 @@ static int add_tree(struct archive *a, const char *src, const char *name, berth_
                 cleanup_free char *nn = xasprintf("%s%s", name, rel);
                 cleanup_free char *srcpath = xstrdup(archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : path);
                 archive_entry_set_pathname(e, nn);
+                if (!keep_ids) {
+                        archive_entry_set_uid(e, 0);
+                        archive_entry_set_gid(e, 0);
+                        archive_entry_set_uname(e, "root");
+                        archive_entry_set_gname(e, "root");
+                }
                 if (archive_write_header(a, e) != ARCHIVE_OK) {
                         int r = berth_fail(err, 0, "Error: %s", archive_error_string(a));
                         archive_entry_free(e);
@@ -240,7 +259,8 @@ static int stat_header(struct berth_response *r, json_object **ret)
         return k;
 }
 
-static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char *dst)
+static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char *dst, bool follow,
+                 bool keep_ids)
 {
         cleanup_error berth_error *err = NULL;
         cleanup_response struct berth_response *h = NULL, *r = NULL;
@@ -251,7 +271,7 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
         struct stat lst;
         bool from_stdin = strcmp(src, "-") == 0;
 
-        if (!from_stdin && lstat(src, &lst) < 0) {
+        if (!from_stdin && (follow ? stat(src, &lst) : lstat(src, &lst)) < 0) {
                 fprintf(stderr, "lstat %s: no such file or directory\n", src);
                 return 1;
         }
@@ -294,7 +314,7 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
                 struct archive *a = archive_write_new();
                 archive_write_set_format_pax_restricted(a);
                 archive_write_open_fd(a, fileno(tmp));
-                int k = add_tree(a, src, name, &err);
+                int k = add_tree(a, src, name, follow, keep_ids, &err);
                 archive_write_close(a);
                 archive_write_free(a);
                 if (k < 0) {
@@ -305,7 +325,8 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
                 body_fd = fileno(tmp);
         }
         cleanup_free char *pd = berth_url_escape(put_dir);
-        cleanup_free char *pp = xasprintf("/containers/%s/archive?noOverwriteDirNonDir=true&path=%s", n, pd);
+        cleanup_free char *pp = xasprintf("/containers/%s/archive?%snoOverwriteDirNonDir=true&path=%s", n,
+                                               keep_ids ? "copyUIDGID=true&" : "", pd);
         struct berth_request req = { .body_fd = body_fd, .content_type = "text/plain" };
         int k = berth_client_request(c->client, "PUT", pp, &req, &r, &err);
         if (tmp)
@@ -344,6 +365,6 @@ int cmd_cp(struct api_cli *c, int argc, char **argv)
         if (api_client(c) == NULL)
                 return 1;
         if (c1)
-                return cp_from(c, c1, p1, p2);
-        return cp_to(c, p1, c2, p2);
+                return cp_from(c, c1, p1, p2, follow);
+        return cp_to(c, p1, c2, p2, follow, archive_mode);
 }
