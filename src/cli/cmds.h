@@ -151,5 +151,9 @@ bool tty_size(unsigned *rows, unsigned *cols);
 /* Send the terminal size to PATH ("/containers/<id>/resize" or
  * "/exec/<id>/resize"), now and on every SIGWINCH in a helper thread. */
 void tty_resize_follow(struct api_cli *c, const char *path);
+/* --sig-proxy: forward the signals `berth` receives (SIGINT, SIGTERM, ...)
+ * to the container ID (POST /containers/ID/kill?signal=...) from a helper
+ * thread, as docker does for attached run, start -a and attach without -t. */
+void sig_proxy_start(struct api_cli *c, const char *id);
 
 #endif

@@ -207,3 +207,60 @@ void tty_resize_follow(struct api_cli *c, const char *path)
         if (pthread_create(&th, NULL, resize_thread, r) == 0)
                 (void)pthread_detach(th);
 }
+
+/* ---- --sig-proxy ---- */
+
+/* The signals `berth` forwards: the asynchronous ones docker's
+ * ForwardAllSignals passes on (not SIGCHLD, SIGPIPE, SIGURG, SIGWINCH, nor
+ * the synchronous faults). Sorted by number. */
+static const struct {
+        int sig;
+        const char *name;
+} proxied[] = {
+        { SIGHUP, "HUP" },   { SIGINT, "INT" },   { SIGQUIT, "QUIT" },   { SIGUSR1, "USR1" },
+        { SIGUSR2, "USR2" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" },   { SIGCONT, "CONT" },
+        { SIGTSTP, "TSTP" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },   { SIGXCPU, "XCPU" },
+        { SIGXFSZ, "XFSZ" }, { SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGIO, "IO" },
+        { SIGPWR, "PWR" },
+};
+
+struct proxy_ctx {
+        struct berth_client *client;
+        char *kill_path; /* "/containers/<id>/kill" */
+        sigset_t set;
+};
+
+static void *proxy_thread(void *arg)
+{
+        struct proxy_ctx *p = arg;
+        for (;;) {
+                int sig;
+                if (sigwait(&p->set, &sig) != 0)
+                        continue;
+                for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++) {
+                        if (proxied[i].sig != sig)
+                                continue;
+                        cleanup_free char *path = xasprintf("%s?signal=%s", p->kill_path, proxied[i].name);
+                        cleanup_error berth_error *e = NULL;
+                        /* a container that has just exited: nothing to tell */
+                        (void)berth_client_call(p->client, "POST", path, NULL, NULL, &e);
+                }
+        }
+        return NULL;
+}
+
+void sig_proxy_start(struct api_cli *c, const char *id)
+{
+        struct proxy_ctx *p = xmalloc0(sizeof(*p));
+        cleanup_free char *n = berth_url_escape(id);
+        pthread_t th;
+        p->client = c->client;
+        p->kill_path = xasprintf("/containers/%s/kill", n);
+        sigemptyset(&p->set);
+        for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++)
+                sigaddset(&p->set, proxied[i].sig);
+        /* blocked in every thread; the proxy takes them with sigwait */
+        (void)pthread_sigmask(SIG_BLOCK, &p->set, NULL);
+        if (pthread_create(&th, NULL, proxy_thread, p) == 0)
+                (void)pthread_detach(th);
+}

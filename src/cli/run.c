@@ -712,6 +712,8 @@ static int run_or_create(struct api_cli *c, int argc, char **argv, bool run)
                 flags_free_lists(&cmd);
                 return api_fail(&err, EXIT_DAEMON);
         }
+        if (attach && o.sig_proxy && !o.tty)
+                sig_proxy_start(c, id);
         {
                 cleanup_free char *wp = xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
                 if (berth_client_send(c->client, "POST", wp, NULL, &wait, &err) < 0) {
@@ -806,6 +808,8 @@ int cmd_start(struct api_cli *c, int argc, char **argv)
                 bool open_stdin = in && berth_json_bool(cfg, "OpenStdin", false);
                 if (attach_container(c, id, open_stdin, false, &r, &err) < 0)
                         return api_fail(&err, 1);
+                if (!tty)
+                        sig_proxy_start(c, id);
                 cleanup_free char *wp = xasprintf("/containers/%s/wait?condition=next-exit", id);
                 if (berth_client_send(c->client, "POST", wp, NULL, &w, &err) < 0)
                         return api_fail(&err, 1);
@@ -888,6 +892,8 @@ int cmd_attach(struct api_cli *c, int argc, char **argv)
         bool in = !no_stdin && berth_json_bool(cfg, "OpenStdin", false);
         if (attach_container(c, id, in, false, &r, &err) < 0)
                 return api_fail(&err, 1);
+        if (sig_proxy && !tty)
+                sig_proxy_start(c, id);
         bool raw = tty && in && tty_raw_begin() == 0;
         if (tty) {
                 cleanup_free char *rp = xasprintf("/containers/%s/resize", id);
