@@ -13,6 +13,7 @@
 #include "util/cleanup.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 #ifdef BERTH_API_HAVE_ENGINE
 #include "engine/engine.h"
@@ -334,14 +335,6 @@ void api_image_inspect(struct api_req *r)
         api_reply_json_chunked(r, 200, o);
 }
 
-static int64_t parse_created(const char *s)
-{
-        struct tm tm = {0};
-        if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-                return 0;
-        return (int64_t)timegm(&tm);
-}
-
 void api_image_history(struct api_req *r)
 {
         cleanup_error berth_error *err = NULL;
@@ -371,7 +364,7 @@ void api_image_history(struct api_req *r)
                 json_object *h = json_object_array_get_idx(hist, i);
                 json_object *it = json_object_new_object();
                 ADD(it, "Comment", STR(berth_json_str(h, "comment")));
-                ADD(it, "Created", json_object_new_int64(parse_created(berth_json_str(h, "created"))));
+                ADD(it, "Created", json_object_new_int64(berth_time_parse_rfc3339_sec(berth_json_str(h, "created"))));
                 ADD(it, "CreatedBy", STR(berth_json_str(h, "created_by")));
                 ADD(it, "Id", STR(i == nh - 1 ? img->id : "<missing>"));
                 ADD(it, "Size", json_object_new_int64(sizes[i]));

@@ -16,6 +16,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 #ifdef BERTH_API_HAVE_ENGINE
 #include "engine/engine.h"
@@ -206,13 +207,7 @@ void api_info(struct api_req *r)
         ADD(o, "OomKillDisable", json_object_new_boolean(1));
         ADD(o, "NGoroutines", json_object_new_int(0));
         {
-                char now[64];
-                struct timespec ts;
-                struct tm tm;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                gmtime_r(&ts.tv_sec, &tm);
-                strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", &tm);
-                cleanup_free char *s = xasprintf("%s.%09ldZ", now, ts.tv_nsec);
+                cleanup_free char *s = berth_time_now_rfc3339nano();
                 ADD(o, "SystemTime", STR(s));
         }
         ADD(o, "LoggingDriver", STR("json-file"));

@@ -27,6 +27,7 @@
 #include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 #ifdef BERTH_API_HAVE_ENGINE
 #include "engine/engine.h"
@@ -53,13 +54,8 @@ static enum berth_api_log_level current_level = BERTH_API_LOG_INFO;
 static void log_line(void *ctx, enum berth_api_log_level level, const char *msg)
 {
         static const char *const names[] = {"error", "warning", "info", "debug"};
-        char ts[64];
-        struct timespec now;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &now);
-        gmtime_r(&now.tv_sec, &tm);
-        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(stderr, "time=\"%s.%09ldZ\" level=%s msg=\"%s\"\n", ts, now.tv_nsec, names[level], msg);
+        cleanup_free char *ts = berth_time_now_rfc3339nano();
+        fprintf(stderr, "time=\"%s\" level=%s msg=\"%s\"\n", ts, names[level], msg);
 }
 
 static void logf_(enum berth_api_log_level level, const char *fmt, ...)

@@ -167,8 +167,6 @@ int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
 int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* Current time as Docker writes it: "2026-01-02T03:04:05.123456789Z". */
-char *berth_engine_timestamp_now(void);
 /* 64 random hex digits. */
 void berth_engine_random_id(char out[BERTH_ID_LEN + 1]);
 

@@ -16,6 +16,7 @@
 #include "shim/shim.h"
 #include "util/cleanup.h"
 #include "util/jsonutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define HEALTH_LOG_MAX 5
@@ -233,9 +234,9 @@ static void *health_thread(void *arg)
                         json_object_put(h);
                         break;
                 }
-                t0 = berth_engine_timestamp_now();
+                t0 = berth_time_now_rfc3339nano();
                 code = probe(c, h, &output);
-                t1 = berth_engine_timestamp_now();
+                t1 = berth_time_now_rfc3339nano();
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 since_start_ms = (now.tv_sec - started.tv_sec) * 1000 +
                                  (now.tv_nsec - started.tv_nsec) / 1000000;

@@ -26,6 +26,7 @@
 #include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static int64_t now_ms(void)
@@ -210,7 +211,7 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         c->doc = json_object_new_object();
         c->image_id = xstrdup(img->id);
         c->image_name = xstrdup(image);
-        c->created = berth_engine_timestamp_now();
+        c->created = berth_time_now_rfc3339nano();
         c->status = BERTH_STATUS_CREATED;
         c->tty = berth_json_bool(c->config, "Tty", false);
         c->open_stdin = berth_json_bool(c->config, "OpenStdin", false);
@@ -470,7 +471,7 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         free(c->error);
         c->error = NULL;
         free(c->started_at);
-        c->started_at = berth_engine_timestamp_now();
+        c->started_at = berth_time_now_rfc3339nano();
         if (!from_restart) {
                 free(c->finished_at);
                 c->finished_at = xstrdup("0001-01-01T00:00:00Z");
@@ -522,7 +523,7 @@ void berth_container_on_exit(struct berth_container *c)
 
         if (berth_shim_read_exit(xpath, &x, NULL) < 0) {
                 x.exit_code = 255;
-                x.finished_at = berth_engine_timestamp_now();
+                x.finished_at = berth_time_now_rfc3339nano();
                 x.error = xstrdup("the container's shim exited without recording an exit status");
         }
         berth_health_stop(c);
@@ -547,7 +548,7 @@ void berth_container_on_exit(struct berth_container *c)
         c->oom_killed = x.oom_killed;
         c->pid = 0;
         free(c->finished_at);
-        c->finished_at = x.finished_at ? xstrdup(x.finished_at) : berth_engine_timestamp_now();
+        c->finished_at = x.finished_at ? xstrdup(x.finished_at) : berth_time_now_rfc3339nano();
         if (x.error && *x.error) {
                 free(c->error);
                 c->error = xstrdup(x.error);
@@ -1031,6 +1032,11 @@ int berth_engine_restore(struct berth_engine *e, berth_error **err)
                         start_monitor(c);
                         continue;
                 }
+                /* No shim (a reboot, or the shim was killed): whatever the
+                 * runtime still holds for the container (state directory,
+                 * cgroup, a process left behind) is stale and would make the
+                 * next start fail with "already exists". */
+                (void)berth_container_delete(&e->rt, c->id, true, NULL);
                 pthread_mutex_lock(&c->lock);
                 if (c->status == BERTH_STATUS_RESTARTING && c->pid == 0)
                         c->status = BERTH_STATUS_RUNNING; /* let on_exit settle it */

@@ -19,6 +19,7 @@
 #include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static json_object *str_or_empty(const char *s)
@@ -246,14 +247,6 @@ int berth_engine_container_inspect(struct berth_engine *e, const char *ref, bool
         return 0;
 }
 
-static int64_t parse_ts(const char *s)
-{
-        struct tm tm = {0};
-        if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-                return 0;
-        return (int64_t)timegm(&tm);
-}
-
 static char *human_duration(int64_t secs)
 {
         if (secs < 1)
@@ -285,11 +278,11 @@ static char *status_text(struct berth_container *c)
         case BERTH_STATUS_CREATED:
                 return xstrdup("Created");
         case BERTH_STATUS_RESTARTING:
-                d = human_duration(now - parse_ts(c->finished_at));
+                d = human_duration(now - berth_time_parse_rfc3339_sec(c->finished_at));
                 return xasprintf("Restarting (%d) %s ago", c->exit_code, d);
         case BERTH_STATUS_RUNNING:
         case BERTH_STATUS_PAUSED:
-                d = human_duration(now - parse_ts(c->started_at));
+                d = human_duration(now - berth_time_parse_rfc3339_sec(c->started_at));
                 h = berth_health_status(c);
                 return xasprintf("Up %s%s%s%s%s", d, h ? " (" : "",
                                  h ? (strcmp(h, "starting") == 0 ? "health: starting" : h) : "",
@@ -299,9 +292,9 @@ static char *status_text(struct berth_container *c)
         case BERTH_STATUS_DEAD:
                 return xstrdup("Dead");
         case BERTH_STATUS_EXITED:
-                if (parse_ts(c->finished_at) <= 0)
+                if (berth_time_parse_rfc3339_sec(c->finished_at) <= 0)
                         return xstrdup("Created");
-                d = human_duration(now - parse_ts(c->finished_at));
+                d = human_duration(now - berth_time_parse_rfc3339_sec(c->finished_at));
                 return xasprintf("Exited (%d) %s ago", c->exit_code, d);
         }
         return xstrdup("");
@@ -450,7 +443,7 @@ static json_object *summary(struct berth_container *c, bool size)
         json_object_object_add(s, "Image", str_or_empty(c->image_name));
         json_object_object_add(s, "ImageID", str_or_empty(c->image_id));
         json_object_object_add(s, "Command", json_object_new_string(command));
-        json_object_object_add(s, "Created", json_object_new_int64(parse_ts(c->created)));
+        json_object_object_add(s, "Created", json_object_new_int64(berth_time_parse_rfc3339_sec(c->created)));
         json_object_object_add(s, "Ports", json_object_new_array());
         json_object_object_add(s, "Labels", json_object_get(berth_json_get(c->config, "Labels")) ?: json_object_new_object());
         json_object_object_add(s, "State", json_object_new_string(berth_container_status_name(c->status)));
@@ -649,7 +642,7 @@ int berth_engine_container_prune(struct berth_engine *e, json_object *filters, j
                         cleanup_strv char **u = f_values(filters, "until");
                         int64_t t;
                         if (berth_parse_int64(u[0], &t) == 0)
-                                match = parse_ts(c->created) < t;
+                                match = berth_time_parse_rfc3339_sec(c->created) < t;
                 }
                 pthread_mutex_unlock(&c->lock);
                 if (!stopped || !match)
@@ -721,7 +714,7 @@ int berth_engine_info(struct berth_engine *e, json_object **ret, berth_error **e
         json_object_object_add(o, "NFd", json_object_new_int(0));
         json_object_object_add(o, "NGoroutines", json_object_new_int(0));
         {
-                char *ts = berth_engine_timestamp_now();
+                char *ts = berth_time_now_rfc3339nano();
                 json_object_object_add(o, "SystemTime", json_object_new_string(ts));
                 free(ts);
         }

@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static uint64_t system_cpu_ns(void)
@@ -146,7 +147,7 @@ static json_object *sample(struct berth_container *c, json_object *prev)
         cleanup_json json_object *rs = NULL;
         json_object *o = json_object_new_object();
         json_object *pids = json_object_new_object();
-        char *now = berth_engine_timestamp_now();
+        char *now = berth_time_now_rfc3339nano();
         bool running;
 
         pthread_mutex_lock(&c->lock);

@@ -71,18 +71,6 @@ int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)
         return status > 0 ? -status : r;
 }
 
-char *berth_engine_timestamp_now(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 void berth_engine_random_id(char out[BERTH_ID_LEN + 1])
 {
         unsigned char b[32];

@@ -21,6 +21,7 @@
 #include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -78,14 +79,6 @@ void berth_image_list_free(struct berth_image **v, size_t n)
         for (size_t i = 0; i < n; i++)
                 berth_image_free(v[i]);
         free(v);
-}
-
-static int64_t parse_rfc3339(const char *s)
-{
-        struct tm tm = { 0 };
-        if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-                return 0;
-        return (int64_t)timegm(&tm);
 }
 
 /* ---- tags ---------------------------------------------------------------- */
@@ -210,7 +203,7 @@ static int record_load(struct berth_image_store *s, const char *id, json_object 
                  berth_json_str(o, "manifest") ?: "");
         img->manifest_media_type = xstrdup(berth_json_str(o, "manifestMediaType") ?: "");
         img->created = xstrdup(berth_json_str(o, "created") ?: "");
-        img->created_unix = parse_rfc3339(img->created);
+        img->created_unix = berth_time_parse_rfc3339_sec(img->created);
         img->size = berth_json_int(o, "size", 0);
         layers = berth_json_get(o, "layers");
         img->n_layers = layers ? json_object_array_length(layers) : 0;
@@ -679,7 +672,7 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
         snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", manifest_digest);
         img->manifest_media_type = xstrdup(m->media_type);
         img->created = xstrdup(cfg->created ? cfg->created : "");
-        img->created_unix = parse_rfc3339(img->created);
+        img->created_unix = berth_time_parse_rfc3339_sec(img->created);
         img->n_layers = m->n_layers;
         img->layers = xcalloc(m->n_layers ? m->n_layers : 1, sizeof(*img->layers));
         img->repo_digests = xmalloc0(sizeof(char *));

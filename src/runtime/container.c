@@ -28,6 +28,7 @@
 #include "util/fs.h"
 #include "util/jsonutil.h"
 #include "util/strutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #ifndef CLONE_NEWTIME
@@ -51,18 +52,6 @@ static int ns_flag(const char *type)
                 if (strcmp(ns_table[i].name, type) == 0)
                         return ns_table[i].flag;
         return 0;
-}
-
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
 /* Bind or connect a unix socket at DIR/NAME, whatever DIR's length. */
@@ -450,7 +439,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         st->pid_start = berth_pid_start_time(undo.pid);
         st->bundle = xstrdup(bundle);
         st->rootfs = xstrdup(c.rootfs);
-        st->created = now_rfc3339();
+        st->created = berth_time_now_rfc3339nano();
         st->owner = xstrdup("");
         st->config = json_object_get(config);
         st->cgroup = berth_cgroup_to_json(undo.cg);

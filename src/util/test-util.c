@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static void test_error_contract(void **state)
@@ -173,6 +174,21 @@ static void test_rm_rf_at(void **state)
         assert_int_equal(access(dir, F_OK), -1);
 }
 
+static void test_time_rfc3339(void **state)
+{
+        struct timespec ts = { .tv_sec = 1700000000, .tv_nsec = 5 };
+        cleanup_free char *s = berth_time_rfc3339nano(&ts);
+        cleanup_free char *now = berth_time_now_rfc3339nano();
+
+        assert_string_equal(s, "2023-11-14T22:13:20.000000005Z");
+        assert_int_equal(berth_time_parse_rfc3339_sec(s), 1700000000);
+        assert_int_equal(berth_time_parse_rfc3339_sec("2023-11-14T22:13:20Z"), 1700000000);
+        assert_int_equal(strlen(now), strlen(s));
+        assert_true(berth_time_parse_rfc3339_sec(now) >= 1700000000);
+        assert_int_equal(berth_time_parse_rfc3339_sec(NULL), 0);
+        assert_int_equal(berth_time_parse_rfc3339_sec("yesterday"), 0);
+}
+
 static void test_digest(void **state)
 {
         char d[BERTH_DIGEST_STR_LEN];
@@ -201,6 +217,7 @@ int main(void)
                 cmocka_unit_test(test_open_in_root_fallback),
                 cmocka_unit_test(test_atomic_write_and_json),
                 cmocka_unit_test(test_rm_rf_at),
+                cmocka_unit_test(test_time_rfc3339),
                 cmocka_unit_test(test_digest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
