@@ -15,6 +15,11 @@ Stable names:
   UnixHTTPConnection    http.client connection over a unix socket.
   make_busybox_tar()    bytes of a rootfs tar (busybox-static + applet links).
   load_busybox(d, ref)  import that rootfs through the API as REF.
+  docker_text(d, *args, **kw)
+                        d.docker() with stdout / stderr decoded to str.
+  wait_for(pred, timeout=20, step=0.1)
+                        poll PRED every STEP seconds until it is true; returns
+                        its last value (false when TIMEOUT ran out).
 
 Fixtures:
   berthd                module-scoped daemon with busybox:latest (and
@@ -115,6 +120,24 @@ def load_busybox(d, ref="busybox:latest"):
                             {"Content-Type": "application/x-tar"})
     assert st == 200, body
     return json.loads(body.decode().split("\r\n")[0])["status"]
+
+
+def docker_text(d, *args, **kw):
+    """d.docker() with text output."""
+    p = d.docker(*args, **kw)
+    p.stdout = p.stdout.decode(errors="replace") if isinstance(p.stdout, bytes) else p.stdout
+    p.stderr = p.stderr.decode(errors="replace") if isinstance(p.stderr, bytes) else p.stderr
+    return p
+
+
+def wait_for(pred, timeout=20, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
 
 
 class Berthd:

@@ -9,24 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from daemon_fixtures import berthd, berthd_factory, _module_berthd  # noqa: F401
-
-
-def docker(d, *args, **kw):
-    """d.docker() with text output."""
-    p = d.docker(*args, **kw)
-    p.stdout = p.stdout.decode(errors="replace") if isinstance(p.stdout, bytes) else p.stdout
-    p.stderr = p.stderr.decode(errors="replace") if isinstance(p.stderr, bytes) else p.stderr
-    return p
-
-
-def wait_for(pred, timeout=20, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+from daemon_fixtures import docker_text as docker, wait_for
 
 
 def inspect(d, ref):

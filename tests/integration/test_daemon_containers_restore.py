@@ -4,24 +4,7 @@ containers still run, their logs have no gap, attach and exec work."""
 import time
 
 from daemon_fixtures import berthd_factory  # noqa: F401
-
-
-def docker(d, *args, **kw):
-    """d.docker() with text output."""
-    p = d.docker(*args, **kw)
-    p.stdout = p.stdout.decode(errors="replace") if isinstance(p.stdout, bytes) else p.stdout
-    p.stderr = p.stderr.decode(errors="replace") if isinstance(p.stderr, bytes) else p.stderr
-    return p
-
-
-def wait_for(pred, timeout=20, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+from daemon_fixtures import docker_text as docker, wait_for
 
 
 def test_sigkill_daemon_containers_survive(berthd_factory):

@@ -4,6 +4,7 @@ rotation), attach (output, stdin), exec with and without a TTY (exit codes,
 inspect, a missing binary), the shim's resident size, and a berthd SIGKILL
 + restart that leaves the log without a gap."""
 
+import functools
 import json
 import os
 import re
@@ -15,23 +16,12 @@ import time
 import pytest
 
 from daemon_fixtures import DOCKER, _module_berthd, berthd, berthd_factory  # noqa: F401
+from daemon_fixtures import docker_text as dk
+from daemon_fixtures import wait_for as _wait_for
 
 
-def dk(d, *args, **kw):
-    p = d.docker(*args, **kw)
-    p.stdout = p.stdout.decode(errors="replace")
-    p.stderr = p.stderr.decode(errors="replace")
-    return p
-
-
-def wait_for(pred, timeout=20, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+# These tests poll twice as often as daemon_fixtures.wait_for's default.
+wait_for = functools.partial(_wait_for, step=0.05)
 
 
 def shim_pids(d, cid):
