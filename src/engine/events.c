@@ -215,16 +215,6 @@ static bool event_matches(json_object *o, json_object *filters)
         return true;
 }
 
-static int write_event(int fd, json_object *o)
-{
-        size_t len;
-        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-        cleanup_free char *line = xmalloc(len + 1);
-        memcpy(line, s, len);
-        line[len] = '\n';
-        return berth_write_all(fd, line, len + 1);
-}
-
 static bool peer_gone(int fd)
 {
         struct pollfd p = {.fd = fd, .events = 0};
@@ -256,7 +246,7 @@ int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until,
                                 continue;
                         }
                         pthread_mutex_unlock(&ev->lock);
-                        int r = write_event(out_fd, o);
+                        int r = berth_json_write_line(out_fd, o);
                         json_object_put(o);
                         if (r < 0)
                                 return berth_fail(err, -r, "write events");

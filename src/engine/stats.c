@@ -186,16 +186,6 @@ static json_object *sample(struct berth_container *c, json_object *prev)
         return o;
 }
 
-static int write_doc(int fd, json_object *o)
-{
-        size_t len;
-        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-        cleanup_free char *buf = xmalloc(len + 1);
-        memcpy(buf, s, len);
-        buf[len] = '\n';
-        return berth_write_all(fd, buf, len + 1);
-}
-
 int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool stream,
                                  int out_fd, berth_error **err)
 {
@@ -213,14 +203,14 @@ int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool s
                 struct timespec ts = {0, 100000000};
                 nanosleep(&ts, NULL);
                 doc = sample(c, first);
-                r = write_doc(out_fd, doc);
+                r = berth_json_write_line(out_fd, doc);
                 return r < 0 ? berth_fail(err, -r, "write stats") : 0;
         }
         for (;;) {
                 json_object *doc = sample(c, prev);
                 struct pollfd p = {.fd = out_fd, .events = 0};
                 bool running;
-                r = write_doc(out_fd, doc);
+                r = berth_json_write_line(out_fd, doc);
                 if (prev)
                         json_object_put(prev);
                 prev = doc;

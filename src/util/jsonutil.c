@@ -131,3 +131,14 @@ char **berth_json_strv(json_object *arr)
         v[j] = NULL;
         return v;
 }
+
+int berth_json_write_line(int fd, json_object *obj)
+{
+        size_t len;
+        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+        cleanup_free char *line = xmalloc(len + 1);
+
+        memcpy(line, s, len);
+        line[len] = '\n';
+        return berth_write_all(fd, line, len + 1);
+}

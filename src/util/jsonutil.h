@@ -27,6 +27,10 @@ int berth_json_parse_file(const char *path, json_object **ret, berth_error **err
 int berth_json_write_file_atomic(const char *path, json_object *obj, berth_error **err);
 int berth_json_write_file_replace(const char *path, json_object *obj, berth_error **err);
 
+/* One compact document and a newline, in one write to FD (a JSON-lines
+ * stream: events, stats). Returns 0 or a negative errno (as berth_write_all). */
+int berth_json_write_line(int fd, json_object *obj);
+
 /* Member lookup: NULL when absent or null. */
 json_object *berth_json_get(json_object *obj, const char *key);
 /* The string member, or NULL when absent / not a string. */

@@ -189,6 +189,23 @@ static void test_time_rfc3339(void **state)
         assert_int_equal(berth_time_parse_rfc3339_sec("yesterday"), 0);
 }
 
+static void test_json_write_line(void **state)
+{
+        int p[2];
+        char buf[64];
+        cleanup_json json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "a", json_object_new_int(1));
+        json_object_object_add(o, "b", json_object_new_string("x y"));
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(berth_json_write_line(p[1], o), 0);
+        close(p[1]);
+        ssize_t n = read(p[0], buf, sizeof(buf));
+        close(p[0]);
+        assert_int_equal(n, 18);
+        assert_memory_equal(buf, "{\"a\":1,\"b\":\"x y\"}\n", 18);
+}
+
 static void test_digest(void **state)
 {
         char d[BERTH_DIGEST_STR_LEN];
@@ -218,6 +235,7 @@ int main(void)
                 cmocka_unit_test(test_atomic_write_and_json),
                 cmocka_unit_test(test_rm_rf_at),
                 cmocka_unit_test(test_time_rfc3339),
+                cmocka_unit_test(test_json_write_line),
                 cmocka_unit_test(test_digest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
