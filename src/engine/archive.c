@@ -40,6 +40,25 @@ static int open_root(struct berth_container *c, berth_error **err)
         return fd;
 }
 
+/* PATH in the container's root (resolved there by the kernel), with Docker's
+ * message when it does not exist. Returns an fd or < 0. */
+static int open_in_container(struct berth_container *c, const char *ref, const char *path,
+                             int flags, berth_error **err)
+{
+        cleanup_close int root = open_root(c, err);
+        int fd;
+
+        if (root < 0)
+                return root;
+        fd = berth_open_in_root(root, path, flags, 0, err);
+        if (fd == -ENOENT) {
+                berth_error_freep(err);
+                return berth_engine_fail(err, ENOENT, "Could not find the file %s in container %s",
+                                         path, ref);
+        }
+        return fd;
+}
+
 static const char *base_name(const char *path)
 {
         const char *s = strrchr(path, '/');
@@ -58,7 +77,7 @@ int berth_engine_container_path_stat(struct berth_engine *e, const char *ref, co
                                      json_object **ret, berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
-        cleanup_close int root = -1, fd = -1;
+        cleanup_close int fd = -1;
         cleanup_free char *name = NULL;
         struct stat st;
         char target[PATH_MAX] = "";
@@ -69,18 +88,9 @@ int berth_engine_container_path_stat(struct berth_engine *e, const char *ref, co
 
         if (r < 0)
                 return r;
-        root = open_root(c, err);
-        if (root < 0)
-                return root;
-        fd = berth_open_in_root(root, path, O_PATH | O_NOFOLLOW, 0, err);
-        if (fd < 0) {
-                if (fd == -ENOENT) {
-                        berth_error_freep(err);
-                        return berth_engine_fail(err, ENOENT,
-                                          "Could not find the file %s in container %s", path, ref);
-                }
+        fd = open_in_container(c, ref, path, O_PATH | O_NOFOLLOW, err);
+        if (fd < 0)
                 return fd;
-        }
         if (fstat(fd, &st) < 0)
                 return berth_fail_errno(err, "stat `%s`", path);
         if (S_ISLNK(st.st_mode)) {
@@ -228,25 +238,16 @@ int berth_engine_container_archive_put(struct berth_engine *e, const char *ref,
                                        berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
-        cleanup_close int root = -1, dfd = -1, dirfd_ = -1;
+        cleanup_close int dfd = -1, dirfd_ = -1;
         struct stat st;
         int r = berth_engine_container_get(e, ref, &c, err);
 
         (void)no_overwrite_dir_non_dir;
         if (r < 0)
                 return r;
-        root = open_root(c, err);
-        if (root < 0)
-                return root;
-        dfd = berth_open_in_root(root, path, O_PATH, 0, err);
-        if (dfd < 0) {
-                if (dfd == -ENOENT) {
-                        berth_error_freep(err);
-                        return berth_engine_fail(err, ENOENT,
-                                          "Could not find the file %s in container %s", path, ref);
-                }
+        dfd = open_in_container(c, ref, path, O_PATH, err);
+        if (dfd < 0)
                 return dfd;
-        }
         if (fstat(dfd, &st) < 0)
                 return berth_fail_errno(err, "stat `%s`", path);
         if (!S_ISDIR(st.st_mode))
