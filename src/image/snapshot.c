@@ -141,6 +141,18 @@ int berth_snapshot_sync(const char *data_root, berth_error **err)
  * berth_snapshot_cleanup_tmp), and after it a complete snapshot. This is
  * as safe as an fsync per file, for one flush instead of thousands; the
  * fsync of the layers directory then makes the rename itself durable. */
+/* A parent chain, when given, is a valid digest with a snapshot on disk. */
+static int check_parent(const char *data_root, const char *parent_chain, berth_error **err)
+{
+        if (parent_chain == NULL)
+                return 0;
+        if (!berth_digest_valid(parent_chain))
+                return berth_fail(err, EINVAL, "invalid parent chain ID `%s`", parent_chain);
+        if (!berth_snapshot_exists(data_root, parent_chain))
+                return berth_fail(err, ENOENT, "parent snapshot `%s` is missing", parent_chain);
+        return 0;
+}
+
 int berth_snapshot_commit(const char *data_root, const char *tmp, const char *parent_chain,
                           const char *chain_id, bool synced, berth_error **err)
 {
@@ -150,14 +162,9 @@ int berth_snapshot_commit(const char *data_root, const char *tmp, const char *pa
 
         if (final == NULL)
                 return berth_fail(err, EINVAL, "invalid chain ID `%s`", chain_id ? chain_id : "");
-        if (parent_chain != NULL) {
-                if (!berth_digest_valid(parent_chain))
-                        return berth_fail(err, EINVAL, "invalid parent chain ID `%s`",
-                                          parent_chain);
-                if (!berth_snapshot_exists(data_root, parent_chain))
-                        return berth_fail(err, ENOENT, "parent snapshot `%s` is missing",
-                                          parent_chain);
-        }
+        ret = check_parent(data_root, parent_chain, err);
+        if (ret < 0)
+                return ret;
         if (!synced) {
                 ret = berth_snapshot_sync(data_root, err);
                 if (ret < 0)
@@ -182,14 +189,9 @@ int berth_snapshot_unpack(const char *data_root, const char *parent_chain, int t
         char chain[BERTH_DIGEST_STR_LEN];
         int ret;
 
-        if (parent_chain != NULL) {
-                if (!berth_digest_valid(parent_chain))
-                        return berth_fail(err, EINVAL, "invalid parent chain ID `%s`",
-                                          parent_chain);
-                if (!berth_snapshot_exists(data_root, parent_chain))
-                        return berth_fail(err, ENOENT, "parent snapshot `%s` is missing",
-                                          parent_chain);
-        }
+        ret = check_parent(data_root, parent_chain, err);
+        if (ret < 0)
+                return ret;
         ret = berth_snapshot_prepare(data_root, tar_fd, c, 0, &stats, &tmp, err);
         if (ret < 0)
                 return ret;
