@@ -22,6 +22,8 @@ struct api_cli {
         bool host_is_default; /* no -H, BERTH_HOST or DOCKER_HOST: may autostart */
         bool debug;
         const char *argv0;
+        bool use_tls;                /* --tls, --tlsverify, DOCKER_TLS_VERIFY (tcp:// hosts) */
+        struct berth_client_tls tls;
         struct berth_client *client; /* connected on first use */
 };
 

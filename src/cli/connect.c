@@ -110,6 +110,13 @@ struct berth_client *api_client(struct api_cli *c)
                 api_fail(&err, 1);
                 return NULL;
         }
+        if (c->use_tls && !berth_str_has_prefix(c->host, "unix://") && c->host[0] != '/' &&
+            berth_client_set_tls(c->client, &c->tls, &err) < 0) {
+                api_fail(&err, 1);
+                berth_client_free(c->client);
+                c->client = NULL;
+                return NULL;
+        }
         const char *pin = getenv("DOCKER_API_VERSION");
         if (pin != NULL && *pin)
                 berth_client_set_version(c->client, pin);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth-version.h"
 #include "cli.h"
 #include "cmds.h"
 #include "util/cleanup.h"
+#include "util/xalloc.h"
 
 #define DEFAULT_HOST "unix:///run/berth.sock"
 
@@ -65,6 +67,11 @@ static const char usage[] =
         "  -H, --host string        Daemon socket to connect to (default $BERTH_HOST, $DOCKER_HOST or\n"
         "                           " DEFAULT_HOST "; a daemon is started there when none answers)\n"
         "  -l, --log-level string   Set the logging level (accepted for compatibility)\n"
+        "      --tls                Use TLS; implied by --tlsverify\n"
+        "      --tlscacert string   Trust certs signed only by this CA (default \"$DOCKER_CERT_PATH/ca.pem\")\n"
+        "      --tlscert string     Path to TLS certificate file (default \"$DOCKER_CERT_PATH/cert.pem\")\n"
+        "      --tlskey string      Path to TLS key file (default \"$DOCKER_CERT_PATH/key.pem\")\n"
+        "      --tlsverify          Use TLS and verify the remote (default $DOCKER_TLS_VERIFY)\n"
         "  -v, --version            Print version information and quit\n"
         "\n"
         "Image store commands (no daemon needed):\n"
@@ -188,11 +195,50 @@ static int api_dispatch(struct api_cli *c, const char *group, const struct api_v
         return unknown_command(group, argv[0]);
 }
 
+/* docker's TLS options: DOCKER_CERT_PATH (default ~/.docker) holds
+ * ca.pem, cert.pem and key.pem, used when present unless a flag names a
+ * file; --tlsverify (or DOCKER_TLS_VERIFY) turns TLS on, and so does
+ * --tlsverify=false, without the check of the daemon's certificate. */
+struct tls_flags {
+        bool tls, verify, verify_set;
+        const char *ca, *cert, *key;
+        char *paths[3];
+};
+
+static const char *cert_default(const char *flag, const char *dir, const char *name, char **keep)
+{
+        if (flag != NULL)
+                return flag;
+        *keep = xasprintf("%s/%s", dir, name);
+        return access(*keep, R_OK) == 0 ? *keep : NULL;
+}
+
+static void tls_options(struct api_cli *c, struct tls_flags *f)
+{
+        const char *env_verify = getenv("DOCKER_TLS_VERIFY");
+        const char *dir = getenv("DOCKER_CERT_PATH");
+        cleanup_free char *home_dir = NULL;
+        if (!f->verify_set && env_verify != NULL && *env_verify != '\0')
+                f->verify = f->verify_set = true;
+        if (!f->tls && !f->verify_set)
+                return;
+        if (dir == NULL || *dir == '\0') {
+                const char *home = getenv("HOME");
+                dir = home_dir = xasprintf("%s/.docker", home ? home : "");
+        }
+        c->use_tls = true;
+        c->tls.verify = f->verify;
+        c->tls.ca_file = cert_default(f->ca, dir, "ca.pem", &f->paths[0]);
+        c->tls.cert_file = cert_default(f->cert, dir, "cert.pem", &f->paths[1]);
+        c->tls.key_file = cert_default(f->key, dir, "key.pem", &f->paths[2]);
+}
+
 int main(int argc, char **argv)
 {
         struct cli store = { .data_root = getenv("BERTH_DATA_ROOT") };
         struct api_cli c = { .argv0 = argv[0] };
         const char *host = NULL;
+        struct tls_flags tf = { 0 };
         int i = 1, r;
 
         signal(SIGPIPE, SIG_IGN);
@@ -203,7 +249,8 @@ int main(int argc, char **argv)
                 const char *val = NULL;
                 bool takes = strcmp(a, "--data-root") == 0 || strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 ||
                              strcmp(a, "-l") == 0 || strcmp(a, "--log-level") == 0 || strcmp(a, "--config") == 0 ||
-                             strcmp(a, "-c") == 0 || strcmp(a, "--context") == 0;
+                             strcmp(a, "-c") == 0 || strcmp(a, "--context") == 0 || strcmp(a, "--tlscacert") == 0 ||
+                             strcmp(a, "--tlscert") == 0 || strcmp(a, "--tlskey") == 0;
                 if (takes) {
                         if (i + 1 >= argc) {
                                 fprintf(stderr, "flag needs an argument: %s\nSee 'berth --help'.\n", a);
@@ -221,7 +268,18 @@ int main(int argc, char **argv)
                         store.data_root = val;
                 else if (strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strncmp(a, "--host=", 7) == 0)
                         host = val;
-                else if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0)
+                else if (strcmp(a, "--tlscacert") == 0 || strncmp(a, "--tlscacert=", 12) == 0)
+                        tf.ca = val;
+                else if (strcmp(a, "--tlscert") == 0 || strncmp(a, "--tlscert=", 10) == 0)
+                        tf.cert = val;
+                else if (strcmp(a, "--tlskey") == 0 || strncmp(a, "--tlskey=", 9) == 0)
+                        tf.key = val;
+                else if (strcmp(a, "--tls") == 0 || strncmp(a, "--tls=", 6) == 0)
+                        tf.tls = val == NULL || strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
+                else if (strcmp(a, "--tlsverify") == 0 || strncmp(a, "--tlsverify=", 12) == 0) {
+                        tf.verify_set = true;
+                        tf.verify = val == NULL || strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
+                } else if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0)
                         c.debug = true;
                 else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
                         fputs(usage, stdout);
@@ -275,6 +333,7 @@ int main(int argc, char **argv)
                 c.host_is_default = true;
         }
         c.host = host;
+        tls_options(&c, &tf);
         if (strcmp(argv[0], "container") == 0)
                 r = api_dispatch(&c, "container", container_verbs, sizeof(container_verbs) / sizeof(container_verbs[0]), argc - 1, argv + 1);
         else if (strcmp(argv[0], "image") == 0)
@@ -284,6 +343,8 @@ int main(int argc, char **argv)
         else
                 r = api_dispatch(&c, NULL, top_verbs, sizeof(top_verbs) / sizeof(top_verbs[0]), argc, argv);
         berth_client_free(c.client);
+        for (size_t k = 0; k < 3; k++)
+                free(tf.paths[k]);
         fflush(stdout);
         return r;
 }

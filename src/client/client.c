@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "transport.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonutil.h"
@@ -33,12 +34,13 @@ struct berth_client {
         char *tcp_host;
         char *tcp_port;
         char *version;   /* negotiated, NULL before */
+        struct berth_tls_config *tls; /* tcp:// with TLS, or NULL */
 };
 
 enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF };
 
 struct berth_response {
-        int fd;
+        struct berth_conn conn;
         int status;
         char **headers; /* "name: value" with the name lowercased */
         enum body_mode mode;
@@ -104,7 +106,21 @@ void berth_client_free(struct berth_client *c)
         free(c->tcp_host);
         free(c->tcp_port);
         free(c->version);
+        berth_tls_config_free(c->tls);
         free(c);
+}
+
+int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls, berth_error **err)
+{
+        struct berth_tls_config *t = NULL;
+        if (c->unix_path != NULL)
+                return berth_fail(err, EINVAL, "TLS is for tcp:// hosts, not `%s`", c->host);
+        int r = berth_tls_config_new(tls, &t, err);
+        if (r < 0)
+                return r;
+        berth_tls_config_free(c->tls);
+        c->tls = t;
+        return 0;
 }
 
 const char *berth_client_host(const struct berth_client *c)
@@ -171,12 +187,23 @@ int berth_response_status(const struct berth_response *r)
 
 int berth_response_fd(const struct berth_response *r)
 {
-        return r->fd;
+        return r->conn.fd;
 }
 
 size_t berth_response_buffered(const struct berth_response *r)
 {
-        return r->end - r->pos;
+        struct berth_conn *conn = (struct berth_conn *)&r->conn;
+        return r->end - r->pos + conn->ops->pending(conn);
+}
+
+int berth_response_write(struct berth_response *r, const void *buf, size_t len, berth_error **err)
+{
+        return r->conn.ops->write_all(&r->conn, buf, len, err);
+}
+
+void berth_response_close_write(struct berth_response *r)
+{
+        r->conn.ops->shutdown_write(&r->conn);
 }
 
 const char *berth_response_header(const struct berth_response *r, const char *name)
@@ -196,8 +223,7 @@ void berth_response_free(struct berth_response *r)
 {
         if (r == NULL)
                 return;
-        if (r->fd >= 0)
-                (void)close(r->fd);
+        berth_conn_close(&r->conn);
         berth_strv_freep(&r->headers);
         free(r->method);
         if (r->tok != NULL)
@@ -218,9 +244,9 @@ static ssize_t fill(struct berth_response *r, berth_error **err)
                 if (r->end == sizeof(r->buf))
                         return berth_fail(err, E2BIG, "response line too long");
         }
-        ssize_t n = TEMP_FAILURE_RETRY_INT(read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end));
+        ssize_t n = r->conn.ops->read(&r->conn, r->buf + r->end, sizeof(r->buf) - r->end, err);
         if (n < 0)
-                return berth_fail_errno(err, "reading from the daemon");
+                return n;
         r->end += (size_t)n;
         return n;
 }
@@ -310,20 +336,12 @@ static int read_head(struct berth_response *r, const char *method, berth_error *
         return 0;
 }
 
-static int send_all(int fd, const void *buf, size_t len, berth_error **err)
+static int send_all(struct berth_conn *conn, const void *buf, size_t len, berth_error **err)
 {
-        const char *p = buf;
-        while (len > 0) {
-                ssize_t n = TEMP_FAILURE_RETRY_INT(send(fd, p, len, MSG_NOSIGNAL));
-                if (n < 0)
-                        return berth_fail_errno(err, "writing to the daemon");
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return conn->ops->write_all(conn, buf, len, err);
 }
 
-static int send_fd_chunked(int sock, int in, berth_error **err)
+static int send_fd_chunked(struct berth_conn *sock, int in, berth_error **err)
 {
         cleanup_free char *buf = xmalloc(65536 + 32);
         for (;;) {
@@ -348,7 +366,7 @@ static int request(struct berth_client *c, const char *method, const char *path,
                    berth_error **err)
 {
         static const struct berth_request none = { .body_fd = -1 };
-        cleanup_close int fd = -1;
+        struct berth_response *resp = NULL;
         cleanup_free char *head = NULL;
         size_t head_len = 0;
         FILE *f;
@@ -356,9 +374,20 @@ static int request(struct berth_client *c, const char *method, const char *path,
 
         if (req == NULL)
                 req = &none;
-        fd = berth_client_connect(c, err);
+        int fd = berth_client_connect(c, err);
         if (fd < 0)
                 return fd;
+        resp = xmalloc0(sizeof(*resp));
+        resp->method = xstrdup(method);
+        if (c->tls != NULL) {
+                r = berth_conn_tls(&resp->conn, fd, c->tls, c->tcp_host, err);
+                if (r < 0) {
+                        berth_response_free(resp);
+                        return r;
+                }
+        } else {
+                berth_conn_plain(&resp->conn, fd);
+        }
         f = open_memstream(&head, &head_len);
         if (c->version != NULL && !req->no_version)
                 fprintf(f, "%s /v%s%s HTTP/1.1\r\n", method, c->version, path);
@@ -379,22 +408,23 @@ static int request(struct berth_client *c, const char *method, const char *path,
         for (char *const *h = req->headers; h && *h; h++)
                 fprintf(f, "%s\r\n", *h);
         fputs("\r\n", f);
-        if (fclose(f) != 0)
+        if (fclose(f) != 0) {
+                berth_response_free(resp);
                 return berth_fail_errno(err, "building the request");
-        r = send_all(fd, head, head_len, err);
+        }
+        r = send_all(&resp->conn, head, head_len, err);
         if (r == 0 && req->body != NULL && req->body_len > 0)
-                r = send_all(fd, req->body, req->body_len, err);
+                r = send_all(&resp->conn, req->body, req->body_len, err);
         if (r == 0 && req->body_fd >= 0)
-                r = send_fd_chunked(fd, req->body_fd, err);
-        if (r < 0 && !(err && *err && (*err)->status == EPIPE))
+                r = send_fd_chunked(&resp->conn, req->body_fd, err);
+        if (r < 0 && !(err && *err && (*err)->status == EPIPE)) {
+                berth_response_free(resp);
                 return r;
+        }
         /* On EPIPE the daemon may still have answered (e.g. 413): read it. */
         if (r < 0 && err)
                 berth_error_freep(err);
 
-        struct berth_response *resp = xmalloc0(sizeof(*resp));
-        resp->fd = steal_fd(&fd);
-        resp->method = xstrdup(method);
         if (!defer_head) {
                 r = read_head(resp, method, err);
                 if (r < 0) {

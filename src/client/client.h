@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Docker Engine API client of `berth` (and later compose): HTTP/1.1 over
- * a unix socket or plain TCP, one connection per request, API version
+ * a unix socket, plain TCP or TLS, one connection per request, API version
  * negotiation through /_ping, chunked and streamed responses, JSON-stream
  * bodies, and hijacked (101 UPGRADED) connections for attach and exec with
  * Docker's 8-byte multiplexed framing. */
@@ -36,6 +36,18 @@ const char *berth_client_host(const struct berth_client *c);
 const char *berth_client_version(const struct berth_client *c);
 /* Pin the version (no negotiation) — DOCKER_API_VERSION. */
 void berth_client_set_version(struct berth_client *c, const char *version);
+
+/* TLS for a tcp:// host (docker's --tls / --tlsverify): the daemon's
+ * certificate is checked against CA_FILE (the system's CAs when NULL) and
+ * the host name when VERIFY; CERT_FILE and KEY_FILE (PEM) are the client's
+ * certificate, both or neither. */
+struct berth_client_tls {
+        const char *ca_file;
+        const char *cert_file;
+        const char *key_file;
+        bool verify;
+};
+int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls, berth_error **err);
 
 /* HEAD /_ping: negotiates the version (min of ours and the daemon's
  * Api-Version). Fails with ECONNREFUSED / ENOENT when no daemon answers. */
@@ -75,8 +87,13 @@ const char *berth_response_header(const struct berth_response *r, const char *na
 /* The socket: after a 101 it is the raw stream (read through
  * berth_response_read() first: it may hold buffered bytes). */
 int berth_response_fd(const struct berth_response *r);
-/* Bytes already buffered beyond the headers / the decoded body. */
+/* Bytes already buffered beyond the headers / the decoded body (including
+ * what the TLS layer has decoded): readable without waiting on the fd. */
 size_t berth_response_buffered(const struct berth_response *r);
+/* On a hijacked stream: write all of BUF to the daemon, or half-close
+ * (through TLS when in use). */
+int berth_response_write(struct berth_response *r, const void *buf, size_t len, berth_error **err);
+void berth_response_close_write(struct berth_response *r);
 
 /* Read the decoded body (Content-Length, chunked, or up to EOF for
  * responses without length and for hijacked streams). 0 at the end. */

@@ -58,6 +58,13 @@ int berth_demux_feed(struct berth_demux *d, const void *buf, size_t len, int out
         return 0;
 }
 
+/* The daemon's bytes to out/err: demultiplexed unless TTY. */
+static int emit(struct berth_demux *d, bool tty, const char *buf, size_t n, int out_fd, int err_fd,
+                berth_error **err)
+{
+        return tty ? write_out(out_fd, buf, n, err) : berth_demux_feed(d, buf, n, out_fd, err_fd, err);
+}
+
 int berth_response_copy_stream(struct berth_response *r, bool tty, int out_fd, int err_fd,
                                berth_error **err)
 {
@@ -67,8 +74,7 @@ int berth_response_copy_stream(struct berth_response *r, bool tty, int out_fd, i
                 ssize_t n = berth_response_read(r, buf, sizeof(buf), err);
                 if (n <= 0)
                         return (int)n;
-                int k = tty ? write_out(out_fd, buf, (size_t)n, err)
-                            : berth_demux_feed(&d, buf, (size_t)n, out_fd, err_fd, err);
+                int k = emit(&d, tty, buf, (size_t)n, out_fd, err_fd, err);
                 if (k < 0)
                         return k;
         }
@@ -105,26 +111,21 @@ int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd,
         if (detach_keys != NULL && *detach_keys == '\0')
                 detach_keys = NULL;
         if (!in_open)
-                (void)shutdown(sock, SHUT_WR);
-        /* Bytes that arrived with the 101 response. */
-        while (berth_response_buffered(r) > 0) {
-                ssize_t n = berth_response_read(r, buf, sizeof(buf), err);
-                if (n < 0)
-                        return (int)n;
-                k = tty ? write_out(out_fd, buf, (size_t)n, err)
-                        : berth_demux_feed(&d, buf, (size_t)n, out_fd, err_fd, err);
-                if (k < 0)
-                        return k;
-        }
+                berth_response_close_write(r);
         for (;;) {
+                /* Bytes already read from the socket (with the 101 response,
+                 * or decoded by TLS) are not seen by poll. */
+                bool buffered = berth_response_buffered(r) > 0;
                 struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = in_open ? in_fd : -1, .events = POLLIN } };
-                if (TEMP_FAILURE_RETRY_INT(poll(p, 2, -1)) < 0)
+                if (TEMP_FAILURE_RETRY_INT(poll(p, 2, buffered ? 0 : -1)) < 0)
                         return berth_fail_errno(err, "poll");
+                if (buffered)
+                        p[0].revents |= POLLIN;
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
                         ssize_t n = TEMP_FAILURE_RETRY_INT(read(in_fd, buf, sizeof(buf)));
                         if (n <= 0) {
                                 in_open = false;
-                                (void)shutdown(sock, SHUT_WR);
+                                berth_response_close_write(r);
                         } else {
                                 size_t len = (size_t)n, pos = 0;
                                 bool detach = detach_keys != NULL && tty &&
@@ -134,12 +135,12 @@ int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd,
                                         size_t klen = strlen(detach_keys);
                                         size_t send_len = pos + 1 >= klen ? pos + 1 - klen : 0;
                                         if (send_len > 0)
-                                                (void)berth_write_all(sock, buf, send_len);
+                                                (void)berth_response_write(r, buf, send_len, NULL);
                                         return 1;
                                 }
-                                if (berth_write_all(sock, buf, len) < 0) {
+                                if (berth_response_write(r, buf, len, NULL) < 0) {
                                         in_open = false;
-                                        (void)shutdown(sock, SHUT_WR);
+                                        berth_response_close_write(r);
                                 }
                         }
                 }
@@ -154,8 +155,7 @@ int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd,
                         }
                         if (n == 0)
                                 return 0;
-                        k = tty ? write_out(out_fd, buf, (size_t)n, err)
-                                : berth_demux_feed(&d, buf, (size_t)n, out_fd, err_fd, err);
+                        k = emit(&d, tty, buf, (size_t)n, out_fd, err_fd, err);
                         if (k < 0)
                                 return k;
                 }
