@@ -167,10 +167,8 @@ int cmd_rmi_api(struct api_cli *c, int argc, char **argv)
                                      "berth image rm, berth image remove, berth rmi", flags, 2 };
         cleanup_free char **args = NULL;
         int ex, rc = 0;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         for (char **a = args; *a; a++) {
                 cleanup_error berth_error *err = NULL;
                 cleanup_json json_object *o = NULL;
@@ -199,10 +197,8 @@ int cmd_tag_api(struct api_cli *c, int argc, char **argv)
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *repo = NULL, *tag = NULL;
         split_repo_tag(args[1], &repo, &tag);
         cleanup_free char *er = berth_url_escape(repo);
@@ -225,10 +221,8 @@ int cmd_save_api(struct api_cli *c, int argc, char **argv)
                                      false, "berth image save, berth save", flags, 2 };
         cleanup_free char **args = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         char *q = NULL;
         size_t ql = 0;
         FILE *f = open_memstream(&q, &ql);
@@ -398,10 +392,8 @@ int cmd_history_api(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = json_object_new_array();
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *p = xasprintf("/images/%s/history", args[0]);
         if (berth_client_call(c->client, "GET", p, NULL, &list, &err) < 0)
                 return api_fail(&err, 1);
@@ -451,15 +443,10 @@ int cmd_image_prune_api(struct api_cli *c, int argc, char **argv)
         int ex;
         if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (!force) {
-                char line[16] = { 0 };
-                printf(all ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "
-                           : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ");
-                fflush(stdout);
-                if (fgets(line, sizeof(line), stdin) == NULL || (line[0] != 'y' && line[0] != 'Y')) {
-                        flags_free_lists(&cmd);
-                        return 0;
-                }
+        if (!force && !confirm(all ? "This will remove all images without at least one container associated to them."
+                                   : "This will remove all dangling images.")) {
+                flags_free_lists(&cmd);
+                return 0;
         }
         if (api_client(c) == NULL) {
                 flags_free_lists(&cmd);

@@ -63,6 +63,10 @@ struct command {
  * count; the message has been printed. */
 int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_args, int *ret_exit);
 void flags_free_lists(const struct command *cmd);
+/* flags_parse(), then api_client(): -1 with *ret_exit set (1 when the
+ * daemon cannot be reached) when the command should end there. */
+int api_begin(struct api_cli *c, const struct command *cmd, int argc, char **argv, char ***ret_args,
+              int *ret_exit);
 void command_help(const struct command *cmd, FILE *out);
 
 /* ---- output ---- */
@@ -100,6 +104,9 @@ char *fmt_created_at(int64_t unix_time);
 int download_to(struct api_cli *c, const char *path, const char *output, const char *what);
 
 char *shell_join(char *const *argv); /* for "COMMAND" columns */
+/* "WARNING! <WARNING>\nAre you sure you want to continue? [y/N] " on stdout;
+ * true when the answer read from stdin starts with y or Y. */
+bool confirm(const char *warning);
 char *trunc_str(const char *s, size_t n); /* "abc…" */
 
 /* ---- commands (argc/argv start at the command word) ---- */

@@ -135,6 +135,18 @@ struct berth_client *api_client(struct api_cli *c)
         return NULL;
 }
 
+int api_begin(struct api_cli *c, const struct command *cmd, int argc, char **argv, char ***ret_args,
+              int *ret_exit)
+{
+        if (flags_parse(cmd, argc, argv, ret_args, ret_exit) < 0)
+                return -1;
+        if (api_client(c) == NULL) {
+                *ret_exit = 1;
+                return -1;
+        }
+        return 0;
+}
+
 /* ---- terminal ---- */
 
 static struct termios saved_tio;

@@ -38,7 +38,7 @@ static int each(struct api_cli *c, char **args, const char *method, const char *
         return rc;
 }
 
-int cmd_stop(struct api_cli *c, int argc, char **argv)
+static int stop_or_restart(struct api_cli *c, int argc, char **argv, bool restart)
 {
         int64_t t = 0;
         bool t_set = false;
@@ -48,48 +48,32 @@ int cmd_stop(struct api_cli *c, int argc, char **argv)
                 { 't', "time", F_INT, &t, "Seconds to wait before killing the container", &t_set },
                 { 0, "timeout", F_INT, &t, "Seconds to wait before killing the container", &t_set },
         };
-        const struct command cmd = { "stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
-                                     1, -1, false, "berth container stop, berth stop", flags, 3 };
+        const struct command cmd = { restart ? "restart" : "stop", "[OPTIONS] CONTAINER [CONTAINER...]",
+                                     restart ? "Restart one or more containers" : "Stop one or more running containers",
+                                     1, -1, false,
+                                     restart ? "berth container restart, berth restart" : "berth container stop, berth stop",
+                                     flags, 3 };
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (t_set || sig) {
                 cleanup_free char *s = sig ? berth_url_escape(sig) : NULL;
                 cleanup_free char *tq = t_set ? xasprintf("t=%lld", (long long)t) : NULL;
                 q = xasprintf("?%s%s%s%s", s ? "signal=" : "", s ? s : "", s && tq ? "&" : "", tq ? tq : "");
         }
-        return each(c, args, "POST", "/containers/%s/stop", q);
+        return each(c, args, "POST", restart ? "/containers/%s/restart" : "/containers/%s/stop", q);
+}
+
+int cmd_stop(struct api_cli *c, int argc, char **argv)
+{
+        return stop_or_restart(c, argc, argv, false);
 }
 
 int cmd_restart(struct api_cli *c, int argc, char **argv)
 {
-        int64_t t = 0;
-        bool t_set = false;
-        const char *sig = NULL;
-        const struct flag flags[] = {
-                { 's', "signal", F_STRING, &sig, "Signal to send to the container", NULL },
-                { 't', "time", F_INT, &t, "Seconds to wait before killing the container", &t_set },
-                { 0, "timeout", F_INT, &t, "Seconds to wait before killing the container", &t_set },
-        };
-        const struct command cmd = { "restart", "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers",
-                                     1, -1, false, "berth container restart, berth restart", flags, 3 };
-        cleanup_free char **args = NULL;
-        cleanup_free char *q = NULL;
-        int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
-                return ex;
-        if (api_client(c) == NULL)
-                return 1;
-        if (t_set || sig) {
-                cleanup_free char *s = sig ? berth_url_escape(sig) : NULL;
-                cleanup_free char *tq = t_set ? xasprintf("t=%lld", (long long)t) : NULL;
-                q = xasprintf("?%s%s%s%s", s ? "signal=" : "", s ? s : "", s && tq ? "&" : "", tq ? tq : "");
-        }
-        return each(c, args, "POST", "/containers/%s/restart", q);
+        return stop_or_restart(c, argc, argv, true);
 }
 
 int cmd_kill(struct api_cli *c, int argc, char **argv)
@@ -103,10 +87,8 @@ int cmd_kill(struct api_cli *c, int argc, char **argv)
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (sig) {
                 cleanup_free char *s = berth_url_escape(sig);
                 q = xasprintf("?signal=%s", s);
@@ -127,39 +109,36 @@ int cmd_rm(struct api_cli *c, int argc, char **argv)
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (force || volumes)
                 q = xasprintf("?%s%s%s", force ? "force=1" : "", force && volumes ? "&" : "", volumes ? "v=1" : "");
         return each(c, args, "DELETE", "/containers/%s", q);
 }
 
-int cmd_pause(struct api_cli *c, int argc, char **argv)
+static int pause_or_unpause(struct api_cli *c, int argc, char **argv, bool pause)
 {
-        const struct command cmd = { "pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
-                                     1, -1, false, "berth container pause, berth pause", NULL, 0 };
+        const struct command cmd = { pause ? "pause" : "unpause", "CONTAINER [CONTAINER...]",
+                                     pause ? "Pause all processes within one or more containers"
+                                           : "Unpause all processes within one or more containers",
+                                     1, -1, false,
+                                     pause ? "berth container pause, berth pause" : "berth container unpause, berth unpause",
+                                     NULL, 0 };
         cleanup_free char **args = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
-        return each(c, args, "POST", "/containers/%s/pause", NULL);
+        return each(c, args, "POST", pause ? "/containers/%s/pause" : "/containers/%s/unpause", NULL);
+}
+
+int cmd_pause(struct api_cli *c, int argc, char **argv)
+{
+        return pause_or_unpause(c, argc, argv, true);
 }
 
 int cmd_unpause(struct api_cli *c, int argc, char **argv)
 {
-        const struct command cmd = { "unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",
-                                     1, -1, false, "berth container unpause, berth unpause", NULL, 0 };
-        cleanup_free char **args = NULL;
-        int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
-                return ex;
-        if (api_client(c) == NULL)
-                return 1;
-        return each(c, args, "POST", "/containers/%s/unpause", NULL);
+        return pause_or_unpause(c, argc, argv, false);
 }
 
 int cmd_wait(struct api_cli *c, int argc, char **argv)
@@ -168,10 +147,8 @@ int cmd_wait(struct api_cli *c, int argc, char **argv)
                                      1, -1, false, "berth container wait, berth wait", NULL, 0 };
         cleanup_free char **args = NULL;
         int ex, rc = 0;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         for (char **a = args; *a; a++) {
                 cleanup_error berth_error *err = NULL;
                 cleanup_json json_object *o = NULL;
@@ -194,10 +171,8 @@ int cmd_rename(struct api_cli *c, int argc, char **argv)
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *n = berth_url_escape(args[0]);
         cleanup_free char *nn = berth_url_escape(args[1]);
         cleanup_free char *p = xasprintf("/containers/%s/rename?name=%s", n, nn);
@@ -214,10 +189,8 @@ int cmd_top(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *n = berth_url_escape(args[0]);
         cleanup_free char *p = NULL;
         if (args[1]) {
@@ -324,10 +297,8 @@ int cmd_export(struct api_cli *c, int argc, char **argv)
                                      1, 1, false, "berth container export, berth export", flags, 1 };
         cleanup_free char **args = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *n = berth_url_escape(args[0]);
         cleanup_free char *p = xasprintf("/containers/%s/export", n);
         return download_to(c, p, output, "export container");
@@ -349,13 +320,8 @@ int cmd_container_prune(struct api_cli *c, int argc, char **argv)
         if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
                 return ex;
         berth_strv_freep(&filter);
-        if (!force) {
-                char line[16] = { 0 };
-                fprintf(stdout, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-                fflush(stdout);
-                if (fgets(line, sizeof(line), stdin) == NULL || (line[0] != 'y' && line[0] != 'Y'))
-                        return 0;
-        }
+        if (!force && !confirm("This will remove all stopped containers."))
+                return 0;
         if (api_client(c) == NULL)
                 return 1;
         if (berth_client_call(c->client, "POST", "/containers/prune", NULL, &o, &err) < 0)

@@ -31,10 +31,8 @@ int cmd_logs(struct api_cli *c, int argc, char **argv)
         cleanup_json json_object *info = NULL;
         cleanup_response struct berth_response *r = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         cleanup_free char *n = berth_url_escape(args[0]);
         cleanup_free char *ip = xasprintf("/containers/%s/json", n);
         if (berth_client_call(c->client, "GET", ip, NULL, &info, &err) < 0)

@@ -358,3 +358,11 @@ char *trunc_str(const char *s, size_t n)
         }
         return xasprintf("%.*s…", (int)keep, s);
 }
+
+bool confirm(const char *warning)
+{
+        char line[16] = { 0 };
+        printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
+        fflush(stdout);
+        return fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
+}

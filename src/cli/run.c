@@ -789,10 +789,8 @@ int cmd_start(struct api_cli *c, int argc, char **argv)
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex = 0, rc = 0;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (att || in) {
                 cleanup_json json_object *info = NULL;
                 cleanup_response struct berth_response *r = NULL, *w = NULL;
@@ -871,10 +869,8 @@ int cmd_attach(struct api_cli *c, int argc, char **argv)
         cleanup_json json_object *info = NULL, *after = NULL;
         cleanup_response struct berth_response *r = NULL;
         int ex = 0;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (inspect_container(c, args[0], &info, &err) < 0)
                 return api_fail(&err, 1);
         json_object *state = berth_json_get(info, "State");

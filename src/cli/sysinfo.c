@@ -47,10 +47,8 @@ int cmd_info(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (berth_client_call(c->client, "GET", "/info", NULL, &o, &err) < 0)
                 return api_fail(&err, 1);
         if (format)
@@ -157,10 +155,8 @@ int cmd_system_df_api(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL, *rows = json_object_new_array();
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         if (berth_client_call(c->client, "GET", "/system/df", NULL, &o, &err) < 0)
                 return api_fail(&err, 1);
         json_object *images = berth_json_get(o, "Images"), *ctrs = berth_json_get(o, "Containers"),
@@ -305,12 +301,11 @@ int cmd_system_prune(struct api_cli *c, int argc, char **argv)
                 return ex;
         flags_free_lists(&cmd);
         if (!force) {
-                char line[16] = { 0 };
-                printf("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n%s  - %s\n  - unused build cache\n\nAre you sure you want to continue? [y/N] ",
-                       volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
-                       all ? "all images without at least one container associated to them" : "all dangling images");
-                fflush(stdout);
-                if (fgets(line, sizeof(line), stdin) == NULL || (line[0] != 'y' && line[0] != 'Y'))
+                cleanup_free char *w = xasprintf(
+                        "This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n%s  - %s\n  - unused build cache\n",
+                        volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+                        all ? "all images without at least one container associated to them" : "all dangling images");
+                if (!confirm(w))
                         return 0;
         }
         if (api_client(c) == NULL)
@@ -563,10 +558,8 @@ int cmd_stats(struct api_cli *c, int argc, char **argv)
                                            "NetIO", "NET I/O", "BlockIO", "BLOCK I/O", "PIDs", "PIDS", NULL, NULL };
         cleanup_free char **args = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL)
-                return 1;
         for (int round = 0;; round++) {
                 cleanup_error berth_error *err = NULL;
                 cleanup_json json_object *list = NULL, *ctrs = json_object_new_array(), *rows = json_object_new_array();
