@@ -74,12 +74,8 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = json_object_new_array();
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL) {
-                flags_free_lists(&cmd);
-                return 1;
-        }
         if (args[0]) {
                 size_t n = berth_strv_len(filter);
                 filter = xrealloc(filter, (n + 2) * sizeof(char *));

@@ -64,7 +64,8 @@ struct command {
 int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_args, int *ret_exit);
 void flags_free_lists(const struct command *cmd);
 /* flags_parse(), then api_client(): -1 with *ret_exit set (1 when the
- * daemon cannot be reached) when the command should end there. */
+ * daemon cannot be reached, the lists of flags freed) when the command
+ * should end there. */
 int api_begin(struct api_cli *c, const struct command *cmd, int argc, char **argv, char ***ret_args,
               int *ret_exit);
 void command_help(const struct command *cmd, FILE *out);
@@ -153,6 +154,8 @@ int cmd_system_prune(struct api_cli *c, int argc, char **argv);
 struct berth_response;
 int attach_container(struct api_cli *c, const char *id, bool with_stdin, bool logs,
                      struct berth_response **ret, berth_error **err);
+/* GET /containers/NAME/json. */
+int inspect_container(struct api_cli *c, const char *name, json_object **ret, berth_error **err);
 /* Terminal handling for -t: raw mode on stdin (restored at exit), size. */
 int tty_raw_begin(void);
 void tty_raw_end(void);

@@ -141,6 +141,7 @@ int api_begin(struct api_cli *c, const struct command *cmd, int argc, char **arg
         if (flags_parse(cmd, argc, argv, ret_args, ret_exit) < 0)
                 return -1;
         if (api_client(c) == NULL) {
+                flags_free_lists(cmd);
                 *ret_exit = 1;
                 return -1;
         }

@@ -33,9 +33,7 @@ int cmd_logs(struct api_cli *c, int argc, char **argv)
         int ex;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        cleanup_free char *n = berth_url_escape(args[0]);
-        cleanup_free char *ip = xasprintf("/containers/%s/json", n);
-        if (berth_client_call(c->client, "GET", ip, NULL, &info, &err) < 0)
+        if (inspect_container(c, args[0], &info, &err) < 0)
                 return api_fail(&err, 1);
         const char *id = berth_json_str(info, "Id");
         bool tty = berth_json_bool(berth_json_get(info, "Config"), "Tty", false);
@@ -83,15 +81,10 @@ int cmd_exec(struct api_cli *c, int argc, char **argv)
         cleanup_json json_object *info = NULL, *body = NULL, *created = NULL, *ei = NULL;
         cleanup_response struct berth_response *r = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL) {
-                flags_free_lists(&cmd);
-                return 1;
-        }
         cleanup_free char *n = berth_url_escape(args[0]);
-        cleanup_free char *ip = xasprintf("/containers/%s/json", n);
-        if (berth_client_call(c->client, "GET", ip, NULL, &info, &err) < 0) {
+        if (inspect_container(c, args[0], &info, &err) < 0) {
                 flags_free_lists(&cmd);
                 return api_fail(&err, 1);
         }

@@ -24,26 +24,28 @@ static char *go_g(double v, int prec, const char *unit)
         return xasprintf("%s%s", buf, unit);
 }
 
-char *fmt_size(double bytes)
+/* BYTES in the largest of UNITS (each BASE times the one before) that
+ * keeps the value at least 1, with PREC significant digits. */
+static char *fmt_units(double bytes, double base, const char *const units[7], int prec)
 {
-        static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
         size_t i = 0;
-        while (bytes >= 1000.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
-                bytes /= 1000.0;
+        while (bytes >= base && i + 1 < 7) {
+                bytes /= base;
                 i++;
         }
-        return go_g(bytes, 3, units[i]);
+        return go_g(bytes, prec, units[i]);
+}
+
+char *fmt_size(double bytes)
+{
+        static const char *const units[7] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+        return fmt_units(bytes, 1000.0, units, 3);
 }
 
 char *fmt_bytes_binary(double bytes)
 {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-        size_t i = 0;
-        while (bytes >= 1024.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
-                bytes /= 1024.0;
-                i++;
-        }
-        return go_g(bytes, 4, units[i]);
+        static const char *const units[7] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        return fmt_units(bytes, 1024.0, units, 4);
 }
 
 char *fmt_duration(int64_t seconds)

@@ -175,12 +175,8 @@ int cmd_ps(struct api_cli *c, int argc, char **argv)
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = NULL;
         int ex;
-        if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
+        if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (api_client(c) == NULL) {
-                flags_free_lists(&cmd);
-                return 1;
-        }
         if (latest)
                 last = 1;
         char *q = NULL;

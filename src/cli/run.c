@@ -768,7 +768,7 @@ int cmd_create(struct api_cli *c, int argc, char **argv)
         return run_or_create(c, argc, argv, false);
 }
 
-static int inspect_container(struct api_cli *c, const char *name, json_object **ret, berth_error **err)
+int inspect_container(struct api_cli *c, const char *name, json_object **ret, berth_error **err)
 {
         cleanup_free char *n = berth_url_escape(name);
         cleanup_free char *p = xasprintf("/containers/%s/json", n);

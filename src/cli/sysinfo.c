@@ -567,9 +567,7 @@ int cmd_stats(struct api_cli *c, int argc, char **argv)
                 if (args[0] != NULL) {
                         for (char **a = args; *a; a++) {
                                 cleanup_json json_object *info = NULL;
-                                cleanup_free char *n = berth_url_escape(*a);
-                                cleanup_free char *p = xasprintf("/containers/%s/json", n);
-                                if (berth_client_call(c->client, "GET", p, NULL, &info, &err) < 0) {
+                                if (inspect_container(c, *a, &info, &err) < 0) {
                                         fprintf(stderr, "%s\n", err->msg);
                                         berth_error_freep(&err);
                                         rc = 1;

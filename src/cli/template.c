@@ -1212,6 +1212,26 @@ static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struc
 
 static int exec_list(struct exec *x, const struct list *l, struct val dot, berth_error **err);
 
+/* One element of a range: $k, $v (or $v) declared, the body run on ELEM.
+ * KEY (owned) is the index or the map key. */
+static int range_step(struct exec *x, const struct node *n, json_object *key, json_object *elem, size_t mark,
+                      berth_error **err)
+{
+        struct val e = v_ref(elem);
+        if (n->pipe->ndecl == 2) {
+                var_push(x, n->pipe->decl[0], v_new(key));
+                var_push(x, n->pipe->decl[1], v_ref(e.o));
+        } else {
+                json_object_put(key);
+                if (n->pipe->ndecl == 1)
+                        var_push(x, n->pipe->decl[0], v_ref(e.o));
+        }
+        int r = exec_list(x, n->body, e, err);
+        v_put(&e);
+        vars_pop_to(x, mark);
+        return r;
+}
+
 static int exec_node(struct exec *x, const struct node *n, struct val dot, berth_error **err)
 {
         struct val v;
@@ -1253,33 +1273,17 @@ static int exec_node(struct exec *x, const struct node *n, struct val dot, berth
                 bool any = false;
                 if (v.o && json_object_is_type(v.o, json_type_array)) {
                         for (size_t i = 0; i < json_object_array_length(v.o) && r == 0; i++) {
-                                struct val e = v_ref(json_object_array_get_idx(v.o, i));
                                 any = true;
-                                if (n->pipe->ndecl == 2) {
-                                        var_push(x, n->pipe->decl[0], v_new(json_object_new_int64((int64_t)i)));
-                                        var_push(x, n->pipe->decl[1], v_ref(e.o));
-                                } else if (n->pipe->ndecl == 1) {
-                                        var_push(x, n->pipe->decl[0], v_ref(e.o));
-                                }
-                                r = exec_list(x, n->body, e, err);
-                                v_put(&e);
-                                vars_pop_to(x, mark);
+                                r = range_step(x, n, json_object_new_int64((int64_t)i),
+                                               json_object_array_get_idx(v.o, i), mark, err);
                         }
                 } else if (v.o && json_object_is_type(v.o, json_type_object)) {
                         size_t nk;
                         cleanup_free const char **keys = sorted_keys(v.o, &nk);
                         for (size_t i = 0; i < nk && r == 0; i++) {
-                                struct val e = v_ref(json_object_object_get(v.o, keys[i]));
                                 any = true;
-                                if (n->pipe->ndecl == 2) {
-                                        var_push(x, n->pipe->decl[0], v_new(json_object_new_string(keys[i])));
-                                        var_push(x, n->pipe->decl[1], v_ref(e.o));
-                                } else if (n->pipe->ndecl == 1) {
-                                        var_push(x, n->pipe->decl[0], v_ref(e.o));
-                                }
-                                r = exec_list(x, n->body, e, err);
-                                v_put(&e);
-                                vars_pop_to(x, mark);
+                                r = range_step(x, n, json_object_new_string(keys[i]),
+                                               json_object_object_get(v.o, keys[i]), mark, err);
                         }
                 } else if (v.o != NULL && !json_object_is_type(v.o, json_type_null)) {
                         r = xerr(err, "range", "range can't iterate over this value");
