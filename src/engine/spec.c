@@ -4,14 +4,17 @@
 #include "core.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "runtime/security.h"
@@ -59,6 +62,15 @@ static bool strv_has(char **v, size_t n, const char *s)
         return false;
 }
 
+/* "All capabilities" (--privileged, --cap-add ALL) means those the daemon
+ * itself may hand on: its bounding set. A capability the kernel knows but
+ * the host withheld (a daemon in a restricted sandbox) cannot be given to a
+ * container, and asking for it would fail the start. */
+static bool cap_held(size_t cap)
+{
+        return prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) == 1;
+}
+
 int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
 {
         json_object *add = berth_json_get(hc, "CapAdd");
@@ -72,7 +84,8 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
 
         if (berth_json_bool(hc, "Privileged", false)) {
                 for (size_t i = 0; i < n_all; i++)
-                        set[n++] = xstrdup(all_caps[i]);
+                        if (cap_held(i))
+                                set[n++] = xstrdup(all_caps[i]);
                 *ret = set;
                 return 0;
         }
@@ -96,7 +109,8 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
         }
         if (add_all) {
                 for (size_t i = 0; i < n_all; i++)
-                        set[n++] = xstrdup(all_caps[i]);
+                        if (cap_held(i))
+                                set[n++] = xstrdup(all_caps[i]);
         } else if (!drop_all) {
                 for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
                         set[n++] = xstrdup(default_caps[i]);
@@ -830,6 +844,84 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
         return 0;
 }
 
+/* ---- --privileged: the host's devices ---- */
+
+#define HOST_DEVICES_MAX 4096
+#define HOST_DEVICES_DEPTH 8
+
+/* Append the device nodes under the directory DIRFD (host path PATH) to
+ * DEVICES as OCI linux.devices entries, as Docker does for --privileged:
+ * every character and block device of the host's /dev, except the trees
+ * the container gets its own instance of (pts, shm, mqueue, fd) and the
+ * console and ptmx, which the runtime provides. Unreadable entries are
+ * skipped: the list is best effort, like Docker's. */
+static void host_devices_in(int dirfd, const char *path, int depth, json_object *devices)
+{
+        static const char *const skip_dirs[] = {"pts", "shm", "fd", "mqueue", ".lxc",
+                                                ".lxd-mounts", ".udev"};
+        cleanup_closedir DIR *d = NULL;
+        struct dirent *de;
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (d == NULL) {
+                (void)close(fd);
+                return;
+        }
+        while ((de = readdir(d)) != NULL &&
+               json_object_array_length(devices) < HOST_DEVICES_MAX) {
+                const char *n = de->d_name;
+                struct stat st;
+                bool skip = false;
+                json_object *o;
+
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+                        continue;
+                if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        for (size_t i = 0; i < sizeof(skip_dirs) / sizeof(skip_dirs[0]); i++)
+                                skip = skip || strcmp(n, skip_dirs[i]) == 0;
+                        if (!skip && depth < HOST_DEVICES_DEPTH) {
+                                cleanup_close int sub = openat(
+                                        dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                cleanup_free char *p = xasprintf("%s/%s", path, n);
+                                if (sub >= 0)
+                                        host_devices_in(sub, p, depth + 1, devices);
+                        }
+                        continue;
+                }
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        continue;
+                if (depth == 0 && (strcmp(n, "console") == 0 || strcmp(n, "ptmx") == 0))
+                        continue;
+                o = json_object_new_object();
+                {
+                        cleanup_free char *p = xasprintf("%s/%s", path, n);
+                        json_object_object_add(o, "path", json_object_new_string(p));
+                }
+                json_object_object_add(o, "type", json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
+                json_object_object_add(o, "major", json_object_new_int64(major(st.st_rdev)));
+                json_object_object_add(o, "minor", json_object_new_int64(minor(st.st_rdev)));
+                json_object_object_add(o, "fileMode", json_object_new_int(st.st_mode & 07777));
+                json_object_object_add(o, "uid", json_object_new_int64(st.st_uid));
+                json_object_object_add(o, "gid", json_object_new_int64(st.st_gid));
+                json_object_array_add(devices, o);
+        }
+}
+
+static json_object *host_devices(void)
+{
+        json_object *devices = json_object_new_array();
+        cleanup_close int fd = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0)
+                host_devices_in(fd, "/dev", 0, devices);
+        return devices;
+}
+
 static json_object *resources(struct berth_container *c)
 {
         json_object *hc = c->hostconfig;
@@ -1249,6 +1341,8 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
                 cleanup_free char *cg = xasprintf("/berth/%s", c->id);
                 json_object_object_add(linux_, "cgroupsPath", json_object_new_string(cg));
         }
+        if (privileged)
+                json_object_object_add(linux_, "devices", host_devices());
         if (!privileged) {
                 json_object_object_add(linux_, "maskedPaths",
                                        strv_json(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
