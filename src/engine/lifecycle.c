@@ -138,6 +138,8 @@ static int image_config(struct berth_engine *e, struct berth_image *img, json_ob
         return 0;
 }
 
+static int mount_rootfs(struct berth_container *c, berth_error **err);
+
 int berth_engine_container_create(struct berth_engine *e, const char *name, json_object *body,
                                   json_object **ret, berth_error **err)
 {
@@ -246,6 +248,12 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         if (r >= 0) {
                 pthread_mutex_lock(&c->lock);
                 r = berth_container_save(c, err);
+                /* The rootfs is mounted from create to remove, so that cp and
+                 * export work on a container that never ran (Docker mounts
+                 * it for them). Best effort: start mounts it again if this
+                 * fails, and reports why. */
+                if (r >= 0)
+                        (void)mount_rootfs(c, NULL);
                 pthread_mutex_unlock(&c->lock);
         }
         if (r < 0) {
@@ -1042,6 +1050,17 @@ int berth_engine_restore(struct berth_engine *e, berth_error **err)
                         c->status = BERTH_STATUS_RUNNING; /* let on_exit settle it */
                 pthread_mutex_unlock(&c->lock);
                 berth_container_on_exit(c);
+        }
+        /* After a reboot the rootfs mounts are gone: mount them again for the
+         * containers that stay down (cp and export need them); the ones
+         * started below mount their own. */
+        for (size_t i = 0; i < n; i++) {
+                struct berth_container *c = v[i];
+                pthread_mutex_lock(&c->lock);
+                if (!berth_container_is_running(c) && c->status != BERTH_STATUS_RESTARTING &&
+                    !c->removed)
+                        (void)mount_rootfs(c, NULL);
+                pthread_mutex_unlock(&c->lock);
         }
         /* Policies that bring containers back with the daemon. */
         for (size_t i = 0; i < n; i++) {
