@@ -35,8 +35,8 @@ static void emit(struct api_req *r, const char *action, const char *id, const ch
         if (r->api->cfg.engine != NULL) {
                 json_object *attrs = json_object_new_object();
                 ADD(attrs, "name", STR(name ? name : id));
+                /* emit takes ATTRS over (engine.h). */
                 berth_engine_emit(r->api->cfg.engine, "image", action, id, attrs);
-                json_object_put(attrs);
         }
 #endif
 }

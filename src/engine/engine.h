@@ -140,7 +140,8 @@ int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool s
  * the decoded JSON map. Without until, streams until the peer goes away. */
 int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until,
                         json_object *filters, int out_fd, berth_error **err);
-/* Publish an event (the API publishes image events through this). */
+/* Publish an event (the API publishes image events through this). It takes
+ * over ATTRIBUTES (may be NULL): the caller must not put it afterwards. */
 void berth_engine_emit(struct berth_engine *e, const char *type, const char *action,
                        const char *id, json_object *attributes);
 
