@@ -25,6 +25,20 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int send_all_nosignal(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -errno;
+                buf += w;
+                len -= (size_t)w;
+        }
+        return 0;
+}
+
 static int run_hook(json_object *hook, const char *name, size_t idx, const char *state_json,
                     berth_error **err)
 {
@@ -58,22 +72,37 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
         close(sv[1]);
         in = sv[0];
         pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        /* The hook may not read its stdin at all: never block or die on it. */
-        (void)send(in, state_json, strlen(state_json), MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)shutdown(in, SHUT_WR);
-
-        if (pidfd >= 0) {
+        if (pidfd < 0) {
+                /* No pidfd (old kernel): no timeout either; a blocking write
+                 * ends when the hook reads all or exits (EPIPE). */
+                (void)send_all_nosignal(in, state_json, strlen(state_json));
+                (void)shutdown(in, SHUT_WR);
+        } else {
                 int64_t deadline = timeout > 0 ? now_ms() + timeout * 1000 : 0;
+                const char *left_data = state_json;
+                size_t left = strlen(state_json);
+
+                if (left == 0)
+                        (void)shutdown(in, SHUT_WR);
+                /* Feed the state as the hook reads it, however big; a hook
+                 * that does not read its stdin at all never blocks us. */
                 for (;;) {
-                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                        struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+                                               { .fd = in, .events = POLLOUT } };
                         int wait_ms = -1;
                         if (deadline) {
-                                int64_t left = deadline - now_ms();
-                                wait_ms = left > 0 ? (int)left : 0;
+                                int64_t ms = deadline - now_ms();
+                                wait_ms = ms > 0 ? (int)ms : 0;
                         }
-                        int n = poll(&p, 1, wait_ms);
+                        int n = poll(p, left > 0 ? 2 : 1, wait_ms);
                         if (n < 0 && errno == EINTR)
                                 continue;
+                        if (n < 0) {
+                                int e = errno;
+                                (void)kill(pid, SIGKILL);
+                                (void)waitpid(pid, NULL, 0);
+                                return berth_fail(err, e, "poll for %s hook `%s`", name, path);
+                        }
                         if (n == 0) {
                                 (void)kill(pid, SIGKILL);
                                 (void)waitpid(pid, NULL, 0);
@@ -81,7 +110,22 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
                                                   "%s hook `%s` timed out after %lld seconds",
                                                   name, path, (long long)timeout);
                         }
-                        break;
+                        if (p[0].revents)
+                                break;
+                        if (left > 0 && p[1].revents) {
+                                ssize_t w = send(in, left_data, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+                                if (w < 0 && (errno == EINTR || errno == EAGAIN))
+                                        continue;
+                                /* EPIPE: the hook closed its stdin; it is its choice. */
+                                if (w < 0)
+                                        left = 0;
+                                else {
+                                        left_data += w;
+                                        left -= (size_t)w;
+                                }
+                                if (left == 0)
+                                        (void)shutdown(in, SHUT_WR);
+                        }
                 }
         }
         while (waitpid(pid, &status, 0) < 0) {
