@@ -13,6 +13,12 @@
 #include "util/xalloc.h"
 
 #define MAX_DEPTH 64
+/* A nested range multiplies its body, printf and pad widths multiply a
+ * string: one execution writes at most MAX_OUTPUT bytes, produces no string
+ * longer than that, and runs at most MAX_STEPS nodes and range iterations. */
+#define MAX_OUTPUT_MIB 64
+#define MAX_OUTPUT ((size_t)MAX_OUTPUT_MIB << 20)
+#define MAX_STEPS 1000000
 
 /* ---- the tree ---- */
 
@@ -788,11 +794,40 @@ struct var {
 };
 
 struct exec {
-        FILE *out;
+        FILE *out; /* counts into written; a write past MAX_OUTPUT fails */
         struct var *vars;
         size_t nvars;
         int depth;
+        size_t steps;
 };
+
+struct counter {
+        FILE *out;
+        size_t written;
+        bool over;
+};
+
+static ssize_t counter_write(void *cookie, const char *buf, size_t len)
+{
+        struct counter *c = cookie;
+        if (c->over || len > MAX_OUTPUT - c->written) {
+                c->over = true;
+                errno = EFBIG;
+                return -1;
+        }
+        c->written += len;
+        if (fwrite(buf, 1, len, c->out) != len)
+                return -1;
+        return (ssize_t)len;
+}
+
+static int step(struct exec *x, berth_error **err)
+{
+        if (++x->steps > MAX_STEPS)
+                return berth_fail(err, E2BIG, "template takes more than %d steps; narrow the --format template",
+                                  MAX_STEPS);
+        return 0;
+}
 
 static void vars_pop_to(struct exec *x, size_t mark)
 {
@@ -838,7 +873,30 @@ static int compare(struct val a, struct val b)
         return 2;
 }
 
-static void go_printf(FILE *f, const char *fmt, struct val *args, size_t n)
+static int too_big(berth_error **err)
+{
+        return berth_fail(err, EFBIG, "template output exceeds %d MiB; narrow the --format template",
+                          MAX_OUTPUT_MIB);
+}
+
+/* The width and precision in printf FLAGS ("-08.3") stay under MAX_OUTPUT. */
+static bool flags_fit(const char *flags)
+{
+        for (const char *p = flags; *p; p++) {
+                if (!isdigit((unsigned char)*p))
+                        continue;
+                size_t v = 0;
+                for (; isdigit((unsigned char)*p); p++) {
+                        v = v * 10 + (size_t)(*p - '0');
+                        if (v > MAX_OUTPUT)
+                                return false;
+                }
+                p--;
+        }
+        return true;
+}
+
+static int go_printf(FILE *f, const char *fmt, struct val *args, size_t n, berth_error **err)
 {
         size_t ai = 0;
         for (const char *p = fmt; *p; p++) {
@@ -858,6 +916,8 @@ static void go_printf(FILE *f, const char *fmt, struct val *args, size_t n)
                         break;
                 char verb = *p;
                 cleanup_free char *flags = xstrndup(spec + 1, (size_t)(p - spec - 1));
+                if (!flags_fit(flags))
+                        return too_big(err);
                 if (ai >= n) {
                         fprintf(f, "%%!%c(MISSING)", verb);
                         continue;
@@ -898,6 +958,7 @@ static void go_printf(FILE *f, const char *fmt, struct val *args, size_t n)
                 }
                 }
         }
+        return 0;
 }
 
 static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struct val *ret, berth_error **err);
@@ -1059,7 +1120,11 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                                 return xerr(err, fn, "wrong number of args for printf: want at least 1 got 0");
                         }
                         cleanup_free char *fmt = v_string(av[0]);
-                        go_printf(f, fmt, av + 1, n - 1);
+                        if (go_printf(f, fmt, av + 1, n - 1, err) < 0) {
+                                fclose(f);
+                                free(s);
+                                return -EFBIG;
+                        }
                 } else {
                         for (size_t i = 0; i < n; i++) {
                                 bool is_str = av[i].o && json_object_is_type(av[i].o, json_type_string);
@@ -1115,7 +1180,10 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                 NEED(3);
                 bool ok1, ok2;
                 cleanup_free char *s = v_string(av[0]);
-                int l = (int)num(av[1], &ok1), r = (int)num(av[2], &ok2);
+                double dl = num(av[1], &ok1), dr = num(av[2], &ok2);
+                if (!(dl < (double)MAX_OUTPUT && dr < (double)MAX_OUTPUT))
+                        return too_big(err);
+                int l = dl < 0 ? 0 : (int)dl, r = dr < 0 ? 0 : (int)dr;
                 cleanup_free char *o = xasprintf("%*s%s%*s", l < 0 ? 0 : l, "", s, r < 0 ? 0 : r, "");
                 *ret = v_new(json_object_new_string(o));
         } else if (strcmp(fn, "truncate") == 0) {
@@ -1189,6 +1257,11 @@ static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct 
         }
         if (r == 0)
                 r = call(c->args[0].name, av, got, ret, err);
+        if (r == 0 && ret->o != NULL && json_object_is_type(ret->o, json_type_string) &&
+            (size_t)json_object_get_string_len(ret->o) > MAX_OUTPUT) {
+                v_put(ret);
+                r = too_big(err);
+        }
         for (size_t i = 0; i < got; i++)
                 v_put(&av[i]);
         free(av);
@@ -1217,6 +1290,10 @@ static int exec_list(struct exec *x, const struct list *l, struct val dot, berth
 static int range_step(struct exec *x, const struct node *n, json_object *key, json_object *elem, size_t mark,
                       berth_error **err)
 {
+        if (step(x, err) < 0) {
+                json_object_put(key);
+                return -E2BIG;
+        }
         struct val e = v_ref(elem);
         if (n->pipe->ndecl == 2) {
                 var_push(x, n->pipe->decl[0], v_new(key));
@@ -1237,6 +1314,8 @@ static int exec_node(struct exec *x, const struct node *n, struct val dot, berth
         struct val v;
         int r = 0;
         size_t mark = x->nvars;
+        if (step(x, err) < 0)
+                return -E2BIG;
         switch (n->kind) {
         case N_TEXT:
                 fputs(n->text, x->out);
@@ -1312,11 +1391,19 @@ static int exec_list(struct exec *x, const struct list *l, struct val dot, berth
 
 int cli_tmpl_exec(const struct cli_tmpl *t, json_object *data, FILE *out, berth_error **err)
 {
-        struct exec x = { .out = out };
+        struct counter c = { .out = out };
+        FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){ .write = counter_write });
+        if (f == NULL)
+                return berth_fail_errno(err, "fopencookie");
+        setvbuf(f, NULL, _IONBF, 0);
+        struct exec x = { .out = f };
         var_push(&x, "", v_ref(data));
         int r = exec_list(&x, t->root, (struct val){ data, false }, err);
         vars_pop_to(&x, 0);
         free(x.vars);
+        (void)fclose(f);
+        if (c.over)
+                r = too_big(err);
         return r;
 }
 

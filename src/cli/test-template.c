@@ -11,6 +11,7 @@
 #include "cli/template.h"
 #include "util/cleanup.h"
 #include "util/jsonutil.h"
+#include "util/xalloc.h"
 
 static const char doc[] =
         "{\"ID\":\"abc123\",\"Names\":\"web\",\"State\":{\"Status\":\"running\",\"Pid\":42,"
@@ -138,13 +139,56 @@ static void test_errors(void **state)
         expect_error("{{define \"x\"}}{{end}}", "unsupported action");
 }
 
+/* A nested range multiplies its body: the output, the work and every
+ * function's result are bounded, with an error that says so. */
+static void test_limits(void **state)
+{
+        /* 2^17 iterations of a 1 KiB text: 128 MiB of output. */
+        cleanup_free char *big = xmalloc(17 * 32 + 1024 + 17 * 8 + 1);
+        char *p = big;
+        for (int i = 0; i < 17; i++)
+                p = stpcpy(p, "{{range $.Args}}");
+        memset(p, 'x', 1024);
+        p += 1024;
+        for (int i = 0; i < 17; i++)
+                p = stpcpy(p, "{{end}}");
+        *p = '\0';
+        expect_error(big, "template output exceeds 64 MiB");
+
+        /* 2^40 iterations of nothing. */
+        cleanup_free char *busy = xmalloc(40 * 32 + 40 * 8 + 1);
+        p = busy;
+        for (int i = 0; i < 40; i++)
+                p = stpcpy(p, "{{range $.Args}}");
+        for (int i = 0; i < 40; i++)
+                p = stpcpy(p, "{{end}}");
+        *p = '\0';
+        expect_error(busy, "template takes more than 1000000 steps");
+
+        expect_error("{{pad .ID 0 100000000}}", "exceeds 64 MiB");
+        expect_error("{{pad .ID 1e300 0}}", "exceeds 64 MiB");
+        expect_error("{{printf \"%0999999999d\" 1}}", "exceeds 64 MiB");
+        expect_error("{{printf \"%.999999999f\" 1.5}}", "exceeds 64 MiB");
+        /* Each printf doubles its argument: 6 * 2^30 bytes after 30 steps. */
+        cleanup_free char *dbl = xmalloc(30 * 48 + 16);
+        p = stpcpy(dbl, "{{$a := .ID}}");
+        for (int i = 0; i < 30; i++)
+                p = stpcpy(p, "{{$a := printf \"%s%s\" $a $a}}");
+        *p = '\0';
+        expect_error(dbl, "exceeds 64 MiB");
+
+        /* Under the limits, as before. */
+        expect("{{range .Args}}{{range $.Args}}{{.}},{{end}}{{end}}", "-f,x y,-f,x y,");
+        expect("{{printf \"%05d\" 42}}", "00042");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fields),       cmocka_unit_test(test_json),
                 cmocka_unit_test(test_range_index),  cmocka_unit_test(test_conditionals),
                 cmocka_unit_test(test_functions),    cmocka_unit_test(test_text_and_trim),
-                cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_errors),       cmocka_unit_test(test_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
