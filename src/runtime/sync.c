@@ -13,21 +13,23 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-#define SYNC_MAX 65536
+/* One datagram carries at most SYNC_CHUNK bytes of payload; a longer
+ * payload (a state with big annotations) goes as several, all but the last
+ * marked `more`. SYNC_PAYLOAD_MAX bounds what a receiver accumulates. */
+#define SYNC_CHUNK 32768
+#define SYNC_PAYLOAD_MAX (64u * 1024 * 1024)
 
 struct sync_hdr {
         int32_t type;
         int32_t status;
+        int32_t more; /* 1: the payload goes on in the next datagram */
 };
 
-int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *payload,
-                    int pass_fd)
+static int send_one(int fd, const struct sync_hdr *h, const char *data, size_t len, int pass_fd)
 {
-        struct sync_hdr h = { .type = (int32_t)type, .status = status };
-        size_t len = payload ? strlen(payload) : 0;
         struct iovec iov[2] = {
-                { .iov_base = &h, .iov_len = sizeof(h) },
-                { .iov_base = (void *)(payload ? payload : ""), .iov_len = len > SYNC_MAX ? SYNC_MAX : len },
+                { .iov_base = (void *)h, .iov_len = sizeof(*h) },
+                { .iov_base = (void *)data, .iov_len = len },
         };
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -54,43 +56,94 @@ int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *p
         }
 }
 
-int berth_sync_recv(int fd, enum berth_sync_type *ret_type, int *ret_status,
-                    char **ret_payload, int *ret_fd)
+int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *payload,
+                    int pass_fd)
 {
-        cleanup_free char *buf = xmalloc(sizeof(struct sync_hdr) + SYNC_MAX + 1);
+        struct sync_hdr h = { .type = (int32_t)type, .status = status };
+        const char *p = payload ? payload : "";
+        size_t len = strlen(p);
+
+        if (len > SYNC_PAYLOAD_MAX)
+                return -E2BIG;
+        for (;;) {
+                size_t n = len > SYNC_CHUNK ? SYNC_CHUNK : len;
+                int r;
+
+                h.more = len > n;
+                r = send_one(fd, &h, p, n, pass_fd);
+                if (r < 0)
+                        return r;
+                pass_fd = -1;
+                p += n;
+                len -= n;
+                if (!h.more)
+                        return 0;
+        }
+}
+
+/* One datagram into CHUNK (header, then payload); a passed fd goes to
+ * *PASSED. Returns the payload's length or a negative errno. */
+static int recv_one(int fd, struct sync_hdr *h, char *chunk, int *passed)
+{
         union {
                 char cbuf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(struct sync_hdr) + SYNC_MAX };
+        struct iovec iov = { .iov_base = chunk, .iov_len = sizeof(*h) + SYNC_CHUNK };
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.cbuf,
                               .msg_controllen = sizeof(u.cbuf) };
-        struct sync_hdr h;
         ssize_t n;
-        int passed = -1;
 
         do
                 n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(&passed, CMSG_DATA(c), sizeof(int));
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        int got;
+                        memcpy(&got, CMSG_DATA(c), sizeof(int));
+                        if (*passed >= 0)
+                                close(*passed);
+                        *passed = got;
+                }
+        }
         if (n == 0)
                 return -EPIPE;
-        if ((size_t)n < sizeof(h)) {
-                if (passed >= 0)
-                        close(passed);
+        if ((size_t)n < sizeof(*h) || (msg.msg_flags & MSG_TRUNC))
                 return -EPROTO;
+        memcpy(h, chunk, sizeof(*h));
+        return (int)((size_t)n - sizeof(*h));
+}
+
+int berth_sync_recv(int fd, enum berth_sync_type *ret_type, int *ret_status,
+                    char **ret_payload, int *ret_fd)
+{
+        cleanup_free char *chunk = xmalloc(sizeof(struct sync_hdr) + SYNC_CHUNK);
+        cleanup_free char *payload = NULL;
+        size_t len = 0;
+        struct sync_hdr h;
+        int passed = -1;
+
+        for (;;) {
+                int n = recv_one(fd, &h, chunk, &passed);
+                if (n < 0 || len + (size_t)n > SYNC_PAYLOAD_MAX) {
+                        if (passed >= 0)
+                                close(passed);
+                        return n < 0 ? n : -E2BIG;
+                }
+                payload = xrealloc(payload, len + (size_t)n + 1);
+                memcpy(payload + len, chunk + sizeof(h), (size_t)n);
+                len += (size_t)n;
+                payload[len] = '\0';
+                if (!h.more)
+                        break;
         }
-        memcpy(&h, buf, sizeof(h));
-        buf[n] = '\0';
         *ret_type = (enum berth_sync_type)h.type;
         if (ret_status)
                 *ret_status = h.status;
         if (ret_payload)
-                *ret_payload = xstrdup(buf + sizeof(h));
+                *ret_payload = steal_pointer(&payload);
         if (ret_fd)
                 *ret_fd = passed;
         else if (passed >= 0)

@@ -107,3 +107,63 @@ def test_state_of_reaped_init_is_stopped(bundle):
     assert st["status"] == "stopped" and st["pid"] == 0, st
     r = bundle.kill("TERM")
     assert not r.ok and "not running" in r.err, r
+
+
+def test_pid_file_in_missing_dir_leaves_nothing(bundle):
+    """--pid-file in a directory that does not exist fails create after the init exists;
+    the init, its cgroup and the state dir are gone."""
+    bundle.sh("sleep 100")
+    bundle.write_config()
+    r = bundle.rt("create", "--bundle", bundle.dir, "--pid-file",
+                  os.path.join(bundle.dir, "no-such-dir", "pid"), bundle.id)
+    assert r.rc not in (0, "timeout"), r
+    assert "no-such-dir" in r.err, r
+    assert leftovers(bundle) == [], r
+
+
+def test_bad_uid_mapping_leaves_nothing(bundle):
+    """A uid mapping the kernel refuses (overlapping ranges) fails create; nothing is left."""
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    bundle.config["linux"]["uidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536},
+        {"containerID": 10, "hostID": 200000, "size": 10}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.sh("true")
+    r = create_fails(bundle)
+    assert "uidMappings" in r.err, r
+
+
+def test_missing_console_socket_leaves_nothing(bundle):
+    """--console-socket naming a socket that does not exist fails create; nothing is left."""
+    bundle.config["process"]["terminal"] = True
+    bundle.sh("true")
+    bundle.write_config()
+    path = os.path.join(bundle.dir, "no-such.sock")
+    r = bundle.rt("create", "--bundle", bundle.dir, "--console-socket", path, bundle.id)
+    assert r.rc not in (0, "timeout"), r
+    assert "no-such.sock" in r.err, r
+    assert leftovers(bundle) == [], r
+
+
+def test_container_hooks_get_whole_big_state(bundle):
+    """createContainer and startContainer hooks (run by the init) get the whole state even
+    when the annotations are bigger than one sync message (64 KiB)."""
+    big = "z" * (200 * 1024)
+    out_cc = os.path.join(bundle.dir, "cc.json")
+    out_sc = os.path.join(bundle.dir, "sc.json")
+    bundle.config["annotations"] = {"big": big}
+    # The hooks run in the container's mount namespace before pivot_root: the host's
+    # /bin/sh and the bundle dir are still visible there.
+    bundle.config["hooks"] = {
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out_cc}"]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /sc.json"]}]}
+    bundle.sh("true")
+    r = bundle.create(timeout=30)
+    assert r.ok, r
+    with open(out_cc) as f:
+        assert json.load(f)["annotations"]["big"] == big
+    r = bundle.start()
+    assert r.ok, r
+    with open(os.path.join(bundle.rootfs, "sc.json")) as f:
+        st = json.load(f)
+    assert st["annotations"]["big"] == big and st["status"] == "created", st
