@@ -18,6 +18,7 @@
 #include "untar.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/tarpath.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_MAX_ENTRIES 1000000UL
@@ -67,28 +68,9 @@ static char *rebase(const struct cli_untar_opts *o, const char *name)
 /* "." and empty components dropped; NULL for an absolute name or a "..". */
 static char *normalise(const char *name)
 {
-        cleanup_free char *buf = xstrdup(name);
-        char *out = xmalloc(strlen(name) + 1), *save = NULL;
-        size_t len = 0;
-
-        if (name[0] == '/') {
-                free(out);
+        if (name[0] == '/')
                 return NULL;
-        }
-        out[0] = '\0';
-        for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (strcmp(c, ".") == 0)
-                        continue;
-                if (strcmp(c, "..") == 0) {
-                        free(out);
-                        return NULL;
-                }
-                if (len > 0)
-                        out[len++] = '/';
-                memcpy(out + len, c, strlen(c) + 1);
-                len += strlen(c);
-        }
-        return out;
+        return berth_tar_name_normalise(name);
 }
 
 static bool same_file(int a, int b)

@@ -21,6 +21,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/tarpath.h"
 #include "util/xalloc.h"
 
 #define BUF_SIZE (128 * 1024)
@@ -361,33 +362,6 @@ static int escape_fail(struct applier *ap, berth_error **err, const char *why)
 static char *join(const char *a, const char *b)
 {
         return a[0] ? xasprintf("%s/%s", a, b) : xstrdup(b);
-}
-
-/* Normalise an entry name: leading "/" and "./" removed, "." and empty
- * components dropped. Any ".." is refused. Returns NULL on a "..". */
-static char *normalise(const char *name)
-{
-        cleanup_free char *buf = xstrdup(name);
-        char *out = xmalloc(strlen(name) + 1);
-        char *save = NULL;
-        size_t len = 0;
-
-        out[0] = '\0';
-        for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (strcmp(c, ".") == 0)
-                        continue;
-                if (strcmp(c, "..") == 0) {
-                        free(out);
-                        return NULL;
-                }
-                if (len > 0)
-                        out[len++] = '/';
-                size_t cl = strlen(c);
-                memcpy(out + len, c, cl);
-                len += cl;
-                out[len] = '\0';
-        }
-        return out;
 }
 
 /* Resolve the directory PATH (normalised, relative) inside the root, one
@@ -752,7 +726,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         if (strlen(raw) > ap->lim.max_path)
                 return berth_fail(err, ENAMETOOLONG, "layer entry `%.64s...`", raw);
 
-        cleanup_free char *name = normalise(raw);
+        cleanup_free char *name = berth_tar_name_normalise(raw);
         if (name == NULL)
                 return escape_fail(ap, err, "path escapes the layer root");
 
@@ -802,7 +776,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         }
 
         if (hardlink != NULL) {
-                cleanup_free char *tname = normalise(hardlink);
+                cleanup_free char *tname = berth_tar_name_normalise(hardlink);
                 if (tname == NULL || tname[0] == '\0')
                         return escape_fail(ap, err, "hardlink target escapes the layer root");
                 char *tslash = strrchr(tname, '/');
