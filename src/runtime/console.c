@@ -64,6 +64,7 @@ int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
         cleanup_close int sfd = -1;
         char buf[16384];
         bool in_open = true;
+        bool master_open = true;
         int status;
 
         if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
@@ -86,7 +87,8 @@ int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
         for (;;) {
                 struct pollfd p[4] = {
                         { .fd = pidfd, .events = POLLIN },
-                        { .fd = master, .events = POLLIN },
+                        /* Once hung up, the master polls ready for ever. */
+                        { .fd = master_open ? master : -1, .events = POLLIN },
                         { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
                 };
@@ -99,8 +101,9 @@ int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
                         ssize_t n = read(master, buf, sizeof(buf));
                         if (n > 0)
                                 (void)berth_write_all(STDOUT_FILENO, buf, (size_t)n);
-                        else if (!(p[0].revents & POLLIN))
-                                p[1].fd = -1; /* EIO once the last writer is gone */
+                        else if (!(p[0].revents & POLLIN) &&
+                                 (n == 0 || (errno != EINTR && errno != EAGAIN)))
+                                master_open = false; /* EIO once the last writer is gone */
                 }
                 if (p[2].revents & (POLLIN | POLLHUP)) {
                         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));

@@ -167,3 +167,17 @@ def test_container_hooks_get_whole_big_state(bundle):
     with open(os.path.join(bundle.rootfs, "sc.json")) as f:
         st = json.load(f)
     assert st["annotations"]["big"] == big and st["status"] == "created", st
+
+
+@pytest.mark.skipif(not IS_BERTH, reason="berth-oci's own terminal relay")
+def test_foreground_terminal_closed_does_not_spin(bundle):
+    """`run` with process.terminal relays the pty itself; once the process closes its
+    terminal (but runs on), the relay must wait, not spin on the hung-up master."""
+    import resource
+    bundle.config["process"]["terminal"] = True
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = bundle.run(["sh", "-c", "exec </dev/null >/dev/null 2>&1; sleep 2"], timeout=20)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert r.rc == 0, r
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 0.5, f"the runtime burnt {cpu:.2f}s of CPU while the process slept 2s"
