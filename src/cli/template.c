@@ -855,6 +855,24 @@ static double num(struct val v, bool *ok)
         return *ok ? json_object_get_double(v.o) : 0;
 }
 
+/* A slice bound: argument K of AV when given (a non-negative number that fits),
+ * else DFLT. False for anything else, checked before any cast. */
+static bool slice_bound(const struct val *av, size_t n, size_t k, size_t dflt, size_t *ret)
+{
+        bool ok;
+        double d;
+
+        if (n <= k) {
+                *ret = dflt;
+                return true;
+        }
+        d = num(av[k], &ok);
+        if (!ok || !(d >= 0) || d > 1e15)
+                return false;
+        *ret = (size_t)d;
+        return true;
+}
+
 /* -1, 0, 1, or 2 when not comparable. */
 static int compare(struct val a, struct val b)
 {
@@ -1203,18 +1221,18 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
         } else if (strcmp(fn, "slice") == 0) {
                 if (n < 1 || n > 3)
                         return xerr(err, fn, "wrong number of args for slice");
-                bool ok;
                 json_object *o = av[0].o;
+                size_t i, j;
                 if (o && json_object_is_type(o, json_type_string)) {
                         size_t len = (size_t)json_object_get_string_len(o);
-                        size_t i = n > 1 ? (size_t)num(av[1], &ok) : 0, j = n > 2 ? (size_t)num(av[2], &ok) : len;
-                        if (i > j || j > len)
+                        if (!slice_bound(av, n, 1, 0, &i) || !slice_bound(av, n, 2, len, &j) ||
+                            i > j || j > len)
                                 return xerr(err, fn, "error calling slice: index out of range");
                         *ret = v_new(json_object_new_string_len(json_object_get_string(o) + i, (int)(j - i)));
                 } else if (o && json_object_is_type(o, json_type_array)) {
                         size_t len = json_object_array_length(o);
-                        size_t i = n > 1 ? (size_t)num(av[1], &ok) : 0, j = n > 2 ? (size_t)num(av[2], &ok) : len;
-                        if (i > j || j > len)
+                        if (!slice_bound(av, n, 1, 0, &i) || !slice_bound(av, n, 2, len, &j) ||
+                            i > j || j > len)
                                 return xerr(err, fn, "error calling slice: index out of range");
                         json_object *arr = json_object_new_array();
                         for (size_t k = i; k < j; k++)

@@ -113,6 +113,10 @@ static void test_functions(void **state)
         expect("{{pad .ID 1 2}}|", " abc123  |");
         expect("{{range split \"a:b:c\" \":\"}}[{{.}}]{{end}}", "[a][b][c]");
         expect("{{slice .ID 1 3}}", "bc");
+        /* Bounds are checked before any cast: huge, negative, NaN. */
+        expect_error("{{slice .ID 1e300}}", "index out of range");
+        expect_error("{{slice .ID -1 2}}", "index out of range");
+        expect_error("{{slice .Args 0 1e20}}", "index out of range");
         expect("{{$x := .State.Status}}{{$x}}!", "running!");
         expect("{{.ID | printf \"%q\"}}", "\"abc123\"");
 }
