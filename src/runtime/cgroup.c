@@ -486,7 +486,7 @@ int berth_cgroup_attach_self(const int *fds, size_t n)
                         w = write(fds[i], "0", 1);
                 while (w < 0 && errno == EINTR);
                 if (w != 1)
-                        return -errno;
+                        return w < 0 ? -errno : -EIO;
                 close(fds[i]);
         }
         return 0;
