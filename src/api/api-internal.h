@@ -46,7 +46,20 @@ struct api_listener {
         char *unix_path; /* removed on free */
         bool tls, verify;
         char *tls_key, *tls_cert, *tls_ca; /* PEM, kept for the daemon's lifetime */
+        struct api_tls *tls_term;          /* tcp+tls: the TLS relay (tls.c) */
 };
+
+/* tls.c: TLS in front of libmicrohttpd for tcp listeners. api_tls_start
+ * takes LISTEN_FD (on success) and hands each verified connection to
+ * DAEMON; api_tls_stop stops accepting and handing over (call it before
+ * MHD_stop_daemon); api_tls_free drops the listener's reference. */
+struct api_tls;
+int api_tls_new(const char *cert_pem, const char *key_pem, const char *ca_pem, bool verify,
+                struct api_tls **ret, berth_error **err);
+int api_tls_start(struct api_tls *t, struct berth_api *api, int listen_fd,
+                  struct MHD_Daemon *daemon, berth_error **err);
+void api_tls_stop(struct api_tls *t);
+void api_tls_free(struct api_tls *t);
 
 struct berth_api {
         struct berth_api_config cfg;

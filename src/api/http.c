@@ -515,21 +515,6 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_YES;
 }
 
-static bool tls_client_ok(struct api_req *r)
-{
-        const union MHD_ConnectionInfo *ci;
-        unsigned status = 0;
-        int ret;
-
-        if (!r->listener->verify)
-                return true;
-        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        if (ci == NULL || ci->tls_session == NULL)
-                return false;
-        ret = gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status);
-        return ret == 0 && status == 0;
-}
-
 static void *worker_main(void *p)
 {
         struct api_req *r = p;
@@ -631,9 +616,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->resp.stream_fd = -1;
                 *con_cls = r;
                 MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &n_headers);
-                if (!tls_client_ok(r))
-                        api_reply_error(r, 403, "a client certificate signed by the daemon's CA is required");
-                else if (n_headers > BERTH_API_MAX_HEADERS)
+                /* Client certificates are checked by the TLS relay (tls.c). */
+                if (n_headers > BERTH_API_MAX_HEADERS)
                         api_reply_error(r, 431, "too many request headers (%zu, at most %d)",
                                         n_headers, BERTH_API_MAX_HEADERS);
                 else
@@ -781,8 +765,11 @@ static void listener_free(struct api_listener *l)
 {
         if (l == NULL)
                 return;
+        /* No new TLS connections, then end those of the HTTP server. */
+        api_tls_stop(l->tls_term);
         if (l->daemon != NULL)
                 MHD_stop_daemon(l->daemon);
+        api_tls_free(l->tls_term);
         if (l->unix_path != NULL)
                 (void)unlink(l->unix_path);
         free(l->unix_path);
@@ -840,17 +827,23 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
                         listener_free(l);
                         return berth_fail(err, EINVAL, "--tlsverify needs --tlscacert");
                 }
-                flags |= MHD_USE_TLS;
+                if (api_tls_new(l->tls_cert, l->tls_key, l->tls_ca, l->verify, &l->tls_term,
+                                err) < 0) {
+                        close(fd);
+                        listener_free(l);
+                        return berth_error_prefix(err, -EINVAL, "TLS for `%s`", addr);
+                }
+                /* TLS is terminated in tls.c, which hands the plaintext
+                 * connections to the HTTP server (MHD_add_connection). */
+                flags |= MHD_USE_NO_LISTEN_SOCKET;
         }
         struct MHD_OptionItem opts[] = {
                 {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, api},
-                {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
                 {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
                 {MHD_OPTION_CONNECTION_MEMORY_LIMIT, BERTH_API_MAX_HEADER_BYTES * 2, NULL},
                 {MHD_OPTION_CONNECTION_TIMEOUT, 0, NULL},
-                {l->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, l->tls_cert},
-                {l->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, l->tls_key},
-                {l->verify ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, l->tls_ca},
+                /* last: with TLS, tls.c owns the listening socket */
+                {l->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, fd, NULL},
                 {MHD_OPTION_END, 0, NULL},
         };
         l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts,
@@ -858,8 +851,12 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
         if (l->daemon == NULL) {
                 close(fd);
                 listener_free(l);
-                return berth_fail(err, EIO, "start the HTTP server on `%s`%s", addr,
-                                  tls ? " (check the TLS certificate and key)" : "");
+                return berth_fail(err, EIO, "start the HTTP server on `%s`", addr);
+        }
+        if (l->tls_term != NULL && api_tls_start(l->tls_term, api, fd, l->daemon, err) < 0) {
+                close(fd);
+                listener_free(l);
+                return berth_error_prefix(err, -EIO, "listen on `%s`", addr);
         }
         pthread_mutex_lock(&api->lock);
         api->listeners = xrealloc(api->listeners, (api->n_listeners + 1) * sizeof(*api->listeners));
