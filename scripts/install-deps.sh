@@ -14,12 +14,18 @@ TEST="python3-pytest python3-docker python3-jsonschema busybox-static iproute2
 BENCH="hyperfine time"
 # Only the cgroup v2 test under qemu (tests/qemu) needs these.
 QEMU="qemu-system-x86 linux-image-amd64 cpio"
+# Only the OCI conformance test (tests/conformance) needs these: Go and the
+# runtime-tools library packages its checker is built from (offline, GOPATH).
+CONFORMANCE="golang-go golang-github-opencontainers-runtime-tools-dev
+  golang-github-opencontainers-specs-dev golang-gocapability-dev
+  golang-github-xeipuuv-gojsonschema-dev golang-golang-x-sys-dev"
 
 want="$BUILD $TEST"
 case "${1:-}" in
   --bench) want="$want $BENCH" ;;
-  --all) want="$want $BENCH $QEMU" ;;
+  --all) want="$want $BENCH $QEMU $CONFORMANCE" ;;
   --qemu) want="$QEMU" ;;
+  --conformance) want="$CONFORMANCE" ;;
 esac
 
 missing=""
