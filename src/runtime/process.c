@@ -550,6 +550,9 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                         child_fail(sync_fd, e);
         }
 
+        /* Before any filter: a profile need not allow close_range. */
+        if (prepare_fds(c, &e) < 0)
+                child_fail(sync_fd, e);
         /* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it now,
          * before the capabilities go (as runc does); with it, as late as
          * possible, so that it filters as little of our own work as can be. */
@@ -575,8 +578,6 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                 }
         }
         if (c->no_new_privs && berth_no_new_privs(&e) < 0)
-                child_fail(sync_fd, e);
-        if (prepare_fds(c, &e) < 0)
                 child_fail(sync_fd, e);
         if (c->no_new_privs && load_seccomp(c, state_json, listener_at, &e) < 0)
                 child_fail(sync_fd, e);

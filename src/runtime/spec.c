@@ -165,9 +165,30 @@ static int check_platform(json_object *spec, berth_error **err)
         return 0;
 }
 
+/* linux.rootfsPropagation: the schema lists private, shared, slave and
+ * unbindable; runc and crun also take the recursive forms, and Docker writes
+ * "rshared" / "rslave" itself. Validate those as their plain form. */
+static int validate_schema(json_object *spec, berth_error **err)
+{
+        static const char *const recursive[] = { "rprivate", "rshared", "rslave", "runbindable" };
+        json_object *lx = berth_json_get(spec, "linux");
+        const char *prop = berth_json_str(lx, "rootfsPropagation");
+        int r;
+
+        for (size_t i = 0; prop && i < sizeof(recursive) / sizeof(recursive[0]); i++) {
+                if (strcmp(prop, recursive[i]) != 0)
+                        continue;
+                json_object_object_add(lx, "rootfsPropagation", json_object_new_string(prop + 1));
+                r = berth_schema_validate("config-schema.json", spec, WHAT, err);
+                json_object_object_add(lx, "rootfsPropagation", json_object_new_string(recursive[i]));
+                return r;
+        }
+        return berth_schema_validate("config-schema.json", spec, WHAT, err);
+}
+
 int berth_spec_validate(json_object *spec, bool for_create, berth_error **err)
 {
-        int r = berth_schema_validate("config-schema.json", spec, WHAT, err);
+        int r = validate_schema(spec, err);
         if (r < 0)
                 return r;
         if (for_create) {
