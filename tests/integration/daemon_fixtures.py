@@ -242,8 +242,40 @@ class Berthd:
 
     def cleanup(self):
         self.kill()
+        _kill_leftovers(self.tmp, self.exec_root)
         subprocess.run(["umount", "-R", "-l", self.exec_root], capture_output=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _kill_leftovers(tmp, exec_root):
+    """Shims survive berthd by design (and block SIGTERM): a test's daemon
+    is gone, so end its containers (their init's pid from the runtime state)
+    and then its shims (processes whose command line names TMP), by pid."""
+    rt = os.path.join(exec_root, "runtime")
+    for cid in os.listdir(rt) if os.path.isdir(rt) else []:
+        try:
+            with open(os.path.join(rt, cid, "state.json")) as f:
+                st = json.load(f)
+            pid = st.get("pid", 0)
+            with open("/proc/%d/stat" % pid) as f:
+                start = int(f.read().rsplit(")", 1)[1].split()[19])
+            if pid > 0 and start == st.get("pid_start"):  # not a reused pid
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+    for ent in os.listdir("/proc"):
+        if not ent.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % ent, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"berth-shim") and any(tmp.encode() in a for a in argv):
+            try:
+                os.kill(int(ent), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _skip_if_unbuilt():
