@@ -4,7 +4,7 @@ BUILD ?= build
 TESTBUILD ?= build-test
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps install check unit integration demo bench clean format
+.PHONY: all deps install check unit integration demo bench clean format format-check
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -29,7 +29,7 @@ install: all
 
 # Every test: unit tests (ASan+UBSan) then integration tests against the
 # sanitized binaries.
-check: deps all $(TESTBUILD)/build.ninja
+check: deps format-check all $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	meson test -C $(TESTBUILD) --print-errorlogs
 	$(MAKE) fuzz-smoke
@@ -57,8 +57,14 @@ bench: all
 	sh scripts/install-deps.sh --bench
 	sh bench/run.sh $(abspath $(BUILD))
 
+FORMATTED = $$(git ls-files 'src/*.c' 'src/*.h' 'fuzz/*.c')
+
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h')
+	clang-format -i $(FORMATTED)
+
+# The one .clang-format, checked: `make format` fixes what this reports.
+format-check:
+	clang-format --dry-run -Werror $(FORMATTED)
 
 clean:
 	rm -rf $(BUILD) $(TESTBUILD)

@@ -90,7 +90,7 @@ static void cleanup_dir(void)
 
 static void setup(void)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         pthread_t t;
 
         strcpy(dir, "/tmp/berth-fuzz-client-XXXXXX");
@@ -180,7 +180,7 @@ static void consume(struct berth_response *resp, unsigned how)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const char *const methods[] = { "GET", "POST", "HEAD", "DELETE" };
+        static const char *const methods[] = {"GET", "POST", "HEAD", "DELETE"};
         cleanup_client struct berth_client *c = NULL;
         berth_error *err = NULL;
         struct timespec deadline;
@@ -197,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         {
                 /* The demultiplexer alone, over the raw bytes. */
-                struct berth_demux d = { 0 };
+                struct berth_demux d = {0};
                 r = berth_demux_feed(&d, data + 1, size - 1, null_fd, null_fd, &err);
                 fuzz_check_err(r, &err);
         }

@@ -23,10 +23,10 @@
 #define FUZZ_MAX_INPUT (128 * 1024)
 
 static const char default_image_config[] =
-        "{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
-        "\"Cmd\":[\"sh\"],\"WorkingDir\":\"/\",\"Labels\":{\"a\":\"b\"},"
-        "\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000},"
-        "\"ExposedPorts\":{\"80/tcp\":{}},\"StopSignal\":\"SIGTERM\"}";
+    "{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
+    "\"Cmd\":[\"sh\"],\"WorkingDir\":\"/\",\"Labels\":{\"a\":\"b\"},"
+    "\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000},"
+    "\"ExposedPorts\":{\"80/tcp\":{}},\"StopSignal\":\"SIGTERM\"}";
 
 /* The value of SecurityOpt "seccomp=..." (or ":"), as the engine reads it. */
 static const char *seccomp_opt(json_object *hc)

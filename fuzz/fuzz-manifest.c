@@ -15,12 +15,12 @@
 #define FUZZ_MAX_INPUT (512 * 1024)
 
 static const char *const hints[] = {
-        NULL,
-        BERTH_MT_OCI_MANIFEST,
-        BERTH_MT_DOCKER_MANIFEST,
-        BERTH_MT_OCI_INDEX,
-        BERTH_MT_DOCKER_LIST,
-        "application/octet-stream",
+    NULL,
+    BERTH_MT_OCI_MANIFEST,
+    BERTH_MT_DOCKER_MANIFEST,
+    BERTH_MT_OCI_INDEX,
+    BERTH_MT_DOCKER_LIST,
+    "application/octet-stream",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,15 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         fuzz_assert(m != NULL && m->media_type != NULL);
         if (m->kind == BERTH_INDEX_OCI || m->kind == BERTH_INDEX_DOCKER) {
-                static const char *const arches[] = { "amd64", "arm64", NULL };
+                static const char *const arches[] = {"amd64", "arm64", NULL};
                 for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++) {
                         const struct berth_descriptor *d =
-                                berth_index_select(m, "linux", arches[i], NULL, &err);
+                            berth_index_select(m, "linux", arches[i], NULL, &err);
                         fuzz_check_err(d == NULL ? -1 : 0, &err);
                         fuzz_assert(d == NULL ||
                                     (d >= m->manifests && d < m->manifests + m->n_manifests));
                 }
-                const struct berth_descriptor *d = berth_index_select(m, "linux", "arm", "v7", &err);
+                const struct berth_descriptor *d =
+                    berth_index_select(m, "linux", "arm", "v7", &err);
                 fuzz_check_err(d == NULL ? -1 : 0, &err);
         }
         for (size_t i = 0; i < m->n_layers; i++)

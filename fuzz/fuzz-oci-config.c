@@ -39,7 +39,7 @@ static void parse_parts(json_object *doc)
                 fuzz_check_err(r, &err);
         }
         {
-                struct berth_creds creds = { 0 };
+                struct berth_creds creds = {0};
                 r = berth_creds_parse(berth_json_get(process, "user"), &creds, &err);
                 fuzz_check_err(r, &err);
                 if (r == 0)

@@ -16,15 +16,15 @@
 #include "util/jsonutil.h"
 
 #define MAX_TEMPLATE 2048
-#define MAX_DATA 4096
+#define MAX_DATA     4096
 
 static const char default_data[] =
-        "{\"Id\":\"4f66ad9a0b2e\",\"Names\":[\"/web\",\"/web2\"],\"Image\":\"busybox\","
-        "\"State\":{\"Status\":\"running\",\"Running\":true,\"Pid\":4242,\"ExitCode\":0},"
-        "\"Config\":{\"Env\":[\"A=1\",\"PATH=/bin\"],\"Cmd\":[\"sh\",\"-c\",\"echo hi\"],"
-        "\"Labels\":{\"b\":\"2\",\"a\":\"1\"},\"Tty\":false},\"Size\":1.5e3,\"Nil\":null,"
-        "\"Ports\":[{\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"}],"
-        "\"Mounts\":[],\"Created\":1700000000}";
+    "{\"Id\":\"4f66ad9a0b2e\",\"Names\":[\"/web\",\"/web2\"],\"Image\":\"busybox\","
+    "\"State\":{\"Status\":\"running\",\"Running\":true,\"Pid\":4242,\"ExitCode\":0},"
+    "\"Config\":{\"Env\":[\"A=1\",\"PATH=/bin\"],\"Cmd\":[\"sh\",\"-c\",\"echo hi\"],"
+    "\"Labels\":{\"b\":\"2\",\"a\":\"1\"},\"Tty\":false},\"Size\":1.5e3,\"Nil\":null,"
+    "\"Ports\":[{\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"}],"
+    "\"Mounts\":[],\"Created\":1700000000}";
 
 static FILE *devnull;
 

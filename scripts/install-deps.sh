@@ -3,7 +3,7 @@
 # when they are missing. Idempotent: a machine that has them all is left alone.
 set -eu
 
-BUILD="meson ninja-build pkg-config gcc clang gperf libclang-rt-14-dev
+BUILD="meson ninja-build pkg-config gcc clang clang-format gperf libclang-rt-14-dev
   libjson-c-dev libseccomp-dev libcap-dev libcmocka-dev libarchive-dev
   libmicrohttpd-dev libgnutls28-dev nettle-dev zlib1g-dev libzstd-dev
   libyaml-dev libmnl-dev"

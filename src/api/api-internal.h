@@ -71,7 +71,7 @@ struct berth_api {
         atomic_int active; /* streams and hijacked connections in flight */
 };
 
-#define API_MAX_PARAMS 3
+#define API_MAX_PARAMS        3
 #define API_MAX_EXTRA_HEADERS 4
 
 struct api_resp {
@@ -112,7 +112,7 @@ struct api_req {
 
 /* ---- logging (http.c) ---- */
 void api_log(struct berth_api *api, enum berth_api_log_level level, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- the request (http.c) ---- */
 const char *api_query(struct api_req *r, const char *key);
@@ -135,14 +135,14 @@ void api_reply_json(struct api_req *r, int status, json_object *o);
 void api_reply_json_chunked(struct api_req *r, int status, json_object *o);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Status from the error's errno, by berth_errno_http_status(). */
 void api_reply_berr(struct api_req *r, const berth_error *err);
 void api_add_header(struct api_req *r, const char *name, const char *value);
 /* Start a chunked stream: FN runs on a new thread with the write end of a
  * pipe whose read end is the body; FREE_CTX (may be NULL) frees CTX after. */
-int api_reply_stream(struct api_req *r, int status, const char *ctype, api_stream_fn fn,
-                     void *ctx, void (*free_ctx)(void *));
+int api_reply_stream(struct api_req *r, int status, const char *ctype, api_stream_fn fn, void *ctx,
+                     void (*free_ctx)(void *));
 /* A stream whose body comes from FD (owned from now on). */
 void api_reply_fd(struct api_req *r, int status, const char *ctype, int fd);
 /* Hijack: 101 UPGRADED with Content-Type CTYPE, then FN on its own thread. */
@@ -213,7 +213,8 @@ void api_exec_resize(struct api_req *r);
 /* Answer with a hijacked connection (101 when the client asked for the
  * upgrade, else a 200 stream without stdin); the content type follows the
  * API version and TTY as dockerd's. */
-void api_hijack(struct api_req *r, bool tty, api_upgrade_fn fn, void *ctx, void (*free_ctx)(void *));
+void api_hijack(struct api_req *r, bool tty, api_upgrade_fn fn, void *ctx,
+                void (*free_ctx)(void *));
 
 /* Is the engine compiled in and open? Otherwise answers 501 and returns false. */
 bool api_need_engine(struct api_req *r);

@@ -17,13 +17,13 @@ struct berth_image_store;
 struct berth_api;
 
 /* The API versions accepted in /vX.Y/ prefixes; the one reported. */
-#define BERTH_API_VERSION "1.41"
+#define BERTH_API_VERSION     "1.41"
 #define BERTH_API_MIN_VERSION "1.24"
 #define BERTH_API_MAX_VERSION "1.45"
 
 /* Limits on what a client may send. */
-#define BERTH_API_MAX_JSON_BODY (64u << 20)
-#define BERTH_API_MAX_HEADERS 100
+#define BERTH_API_MAX_JSON_BODY    (64u << 20)
+#define BERTH_API_MAX_HEADERS      100
 #define BERTH_API_MAX_HEADER_BYTES (64u << 10)
 
 enum berth_api_log_level {
@@ -45,7 +45,7 @@ struct berth_api_config {
 };
 
 struct berth_api_tls {
-        const char *ca_file;   /* with verify: clients must present a cert it signed */
+        const char *ca_file; /* with verify: clients must present a cert it signed */
         const char *cert_file;
         const char *key_file;
         bool verify;

@@ -58,7 +58,8 @@ void api_containers_list(struct api_req *r)
             !query_int_in(r, "limit", -1, -1, 1 << 30, &limit))
                 return;
         if (berth_engine_container_list(ENGINE(r), api_query_bool(r, "all", false), (int)limit,
-                                        api_query_bool(r, "size", false), filters, &out, &err) < 0) {
+                                        api_query_bool(r, "size", false), filters, &out,
+                                        &err) < 0) {
                 api_reply_berr(r, err);
                 return;
         }
@@ -81,7 +82,8 @@ void api_container_create(struct api_req *r)
         }
         if (!api_need_engine(r))
                 return;
-        if (berth_engine_container_create(ENGINE(r), name && *name ? name : NULL, body, &out, &err) < 0) {
+        if (berth_engine_container_create(ENGINE(r), name && *name ? name : NULL, body, &out,
+                                          &err) < 0) {
                 api_reply_berr(r, err);
                 return;
         }
@@ -95,8 +97,8 @@ void api_container_inspect(struct api_req *r)
 
         if (!api_need_engine(r))
                 return;
-        if (berth_engine_container_inspect(ENGINE(r), r->params[0], api_query_bool(r, "size", false),
-                                           &out, &err) < 0) {
+        if (berth_engine_container_inspect(ENGINE(r), r->params[0],
+                                           api_query_bool(r, "size", false), &out, &err) < 0) {
                 api_reply_berr(r, err);
                 return;
         }
@@ -126,8 +128,10 @@ void api_container_stop(struct api_req *r)
         if (!api_need_engine(r) || !stop_timeout(r, &t))
                 return;
         const char *sig = api_query(r, "signal");
-        reply_simple(r, berth_engine_container_stop(ENGINE(r), r->params[0], (int)t,
-                                                    sig && *sig ? sig : NULL, &err), &err, 204);
+        reply_simple(r,
+                     berth_engine_container_stop(ENGINE(r), r->params[0], (int)t,
+                                                 sig && *sig ? sig : NULL, &err),
+                     &err, 204);
 }
 
 void api_container_restart(struct api_req *r)
@@ -136,7 +140,8 @@ void api_container_restart(struct api_req *r)
         long long t;
         if (!api_need_engine(r) || !stop_timeout(r, &t))
                 return;
-        reply_simple(r, berth_engine_container_restart(ENGINE(r), r->params[0], (int)t, &err), &err, 204);
+        reply_simple(r, berth_engine_container_restart(ENGINE(r), r->params[0], (int)t, &err), &err,
+                     204);
 }
 
 void api_container_kill(struct api_req *r)
@@ -145,7 +150,10 @@ void api_container_kill(struct api_req *r)
         if (!api_need_engine(r))
                 return;
         const char *sig = api_query(r, "signal");
-        reply_simple(r, berth_engine_container_kill(ENGINE(r), r->params[0], sig && *sig ? sig : "KILL", &err), &err, 204);
+        reply_simple(
+            r,
+            berth_engine_container_kill(ENGINE(r), r->params[0], sig && *sig ? sig : "KILL", &err),
+            &err, 204);
 }
 
 void api_container_pause(struct api_req *r)
@@ -153,7 +161,8 @@ void api_container_pause(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], true, &err), &err, 204);
+        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], true, &err), &err,
+                     204);
 }
 
 void api_container_unpause(struct api_req *r)
@@ -161,7 +170,8 @@ void api_container_unpause(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], false, &err), &err, 204);
+        reply_simple(r, berth_engine_container_pause(ENGINE(r), r->params[0], false, &err), &err,
+                     204);
 }
 
 void api_container_delete(struct api_req *r)
@@ -169,9 +179,11 @@ void api_container_delete(struct api_req *r)
         cleanup_error berth_error *err = NULL;
         if (!api_need_engine(r))
                 return;
-        reply_simple(r, berth_engine_container_remove(ENGINE(r), r->params[0],
-                                                      api_query_bool(r, "force", false),
-                                                      api_query_bool(r, "v", false), &err), &err, 204);
+        reply_simple(r,
+                     berth_engine_container_remove(ENGINE(r), r->params[0],
+                                                   api_query_bool(r, "force", false),
+                                                   api_query_bool(r, "v", false), &err),
+                     &err, 204);
 }
 
 void api_container_rename(struct api_req *r)
@@ -184,7 +196,8 @@ void api_container_rename(struct api_req *r)
                 api_reply_error(r, 400, "Neither old nor new names may be empty");
                 return;
         }
-        reply_simple(r, berth_engine_container_rename(ENGINE(r), r->params[0], name, &err), &err, 204);
+        reply_simple(r, berth_engine_container_rename(ENGINE(r), r->params[0], name, &err), &err,
+                     204);
 }
 
 void api_container_top(struct api_req *r)
@@ -194,7 +207,8 @@ void api_container_top(struct api_req *r)
         if (!api_need_engine(r))
                 return;
         const char *ps = api_query(r, "ps_args");
-        if (berth_engine_container_top(ENGINE(r), r->params[0], ps && *ps ? ps : NULL, &out, &err) < 0) {
+        if (berth_engine_container_top(ENGINE(r), r->params[0], ps && *ps ? ps : NULL, &out, &err) <
+            0) {
                 api_reply_berr(r, err);
                 return;
         }
@@ -234,7 +248,9 @@ void api_container_resize(struct api_req *r)
         if (!api_need_engine(r) || !query_int_in(r, "h", 0, 0, 65535, &h) ||
             !query_int_in(r, "w", 0, 0, 65535, &w))
                 return;
-        reply_simple(r, berth_engine_container_resize(ENGINE(r), r->params[0], (int)h, (int)w, &err), &err, 200);
+        reply_simple(r,
+                     berth_engine_container_resize(ENGINE(r), r->params[0], (int)h, (int)w, &err),
+                     &err, 200);
 }
 
 void api_containers_prune(struct api_req *r)
@@ -283,12 +299,14 @@ static void wait_run(void *p)
         json_object *o;
         size_t len;
 
-        j->ret = berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, &j->out, &j->err);
+        j->ret =
+            berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, &j->out, &j->err);
         if (j->ret < 0) {
                 json_object *e = json_object_new_object();
                 o = json_object_new_object();
-                json_object_object_add(e, "Message",
-                                       json_object_new_string(j->err && j->err->msg ? j->err->msg : "wait failed"));
+                json_object_object_add(
+                    e, "Message",
+                    json_object_new_string(j->err && j->err->msg ? j->err->msg : "wait failed"));
                 json_object_object_add(o, "Error", e);
                 json_object_object_add(o, "StatusCode", json_object_new_int(-1));
         } else {
@@ -430,7 +448,8 @@ static bool parse_time_ns(struct api_req *r, const char *key, int64_t *ret)
                 return true;
         long double d = strtold(v, &end);
         if (*end != '\0' || d < 0) {
-                api_reply_error(r, 400, "invalid value for %s: `%s` is not a unix timestamp", key, v);
+                api_reply_error(r, 400, "invalid value for %s: `%s` is not a unix timestamp", key,
+                                v);
                 return false;
         }
         *ret = (int64_t)(d * 1e9L);
@@ -497,7 +516,8 @@ void api_container_export(struct api_req *r)
 
 static char *base64(const char *in, size_t len)
 {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        static const char tbl[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         char *out = xmalloc(((len + 2) / 3) * 4 + 1), *o = out;
         size_t i;
         for (i = 0; i + 2 < len; i += 3) {
@@ -574,9 +594,11 @@ void api_container_archive_put(struct api_req *r)
         const char *path;
         if (!api_need_engine(r) || (path = archive_path(r)) == NULL)
                 return;
-        reply_simple(r, berth_engine_container_archive_put(ENGINE(r), r->params[0], path, r->body_fd,
-                                                           api_query_bool(r, "noOverwriteDirNonDir", false),
-                                                           &err), &err, 200);
+        reply_simple(r,
+                     berth_engine_container_archive_put(
+                         ENGINE(r), r->params[0], path, r->body_fd,
+                         api_query_bool(r, "noOverwriteDirNonDir", false), &err),
+                     &err, 200);
 }
 
 /* ---- attach ------------------------------------------------------------ */
@@ -625,8 +647,9 @@ static void sockstream_run(void *p)
 
 void api_hijack(struct api_req *r, bool tty, api_upgrade_fn fn, void *ctx, void (*free_ctx)(void *))
 {
-        const char *ctype = (!tty && r->version >= 142) ? "application/vnd.docker.multiplexed-stream"
-                                                        : "application/vnd.docker.raw-stream";
+        const char *ctype = (!tty && r->version >= 142)
+                                ? "application/vnd.docker.multiplexed-stream"
+                                : "application/vnd.docker.raw-stream";
         const char *up = api_header(r, "Upgrade");
         struct sockstream *s;
         int sp[2];

@@ -142,7 +142,8 @@ json_object *api_body_json(struct api_req *r, bool allow_empty)
         if (i == r->body_len) {
                 if (allow_empty)
                         return json_object_new_object();
-                api_reply_error(r, 400, "bad parameter: the request body is empty, expected a JSON object");
+                api_reply_error(r, 400,
+                                "bad parameter: the request body is empty, expected a JSON object");
                 return NULL;
         }
         if (berth_json_parse(r->body, r->body_len, "the request body", &o, &err) < 0) {
@@ -213,7 +214,7 @@ char *api_json_string(json_object *o, size_t *ret_len)
 {
         size_t len;
         const char *s = json_object_to_json_string_length(
-                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         char *out = xmalloc(len + 2);
         memcpy(out, s, len);
         out[len++] = '\n';
@@ -250,8 +251,8 @@ void api_reply_error(struct api_req *r, int status, const char *fmt, ...)
         msg = xvasprintf(fmt, ap);
         va_end(ap);
         json_object_object_add(o, "message", json_object_new_string(msg));
-        api_log(r->api, status >= 500 ? BERTH_API_LOG_ERROR : BERTH_API_LOG_DEBUG,
-                "%s %s: %d %s", r->method, r->url, status, msg);
+        api_log(r->api, status >= 500 ? BERTH_API_LOG_ERROR : BERTH_API_LOG_DEBUG, "%s %s: %d %s",
+                r->method, r->url, status, msg);
         api_reply_json(r, status, o);
 }
 
@@ -302,8 +303,8 @@ static void stream_job_main(void *p)
         free(j);
 }
 
-int api_reply_stream(struct api_req *r, int status, const char *ctype, api_stream_fn fn,
-                     void *ctx, void (*free_ctx)(void *))
+int api_reply_stream(struct api_req *r, int status, const char *ctype, api_stream_fn fn, void *ctx,
+                     void (*free_ctx)(void *))
 {
         int p[2];
         struct stream_job *j;
@@ -369,9 +370,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         for (;;) {
                 struct pollfd p[3] = {
-                        {.fd = s->fd, .events = POLLIN},
-                        {.fd = s->api->shutdown_fd, .events = POLLIN},
-                        {.fd = s->sock, .events = POLLRDHUP},
+                    {.fd = s->fd, .events = POLLIN},
+                    {.fd = s->api->shutdown_fd, .events = POLLIN},
+                    {.fd = s->sock, .events = POLLRDHUP},
                 };
                 int n = poll(p, s->sock >= 0 ? 3 : 2, -1);
                 if (n < 0) {
@@ -426,8 +427,7 @@ static void upgrade_job_main(void *p)
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
-                       size_t extra_in_size, MHD_socket sock,
-                       struct MHD_UpgradeResponseHandle *urh)
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
         struct upgrade_job *j = cls;
         j->sock = sock;
@@ -464,7 +464,7 @@ static enum MHD_Result queue(struct api_req *r)
         if (p->upgrade_fn != NULL) {
                 struct upgrade_job *j = xmalloc(sizeof(*j));
                 *j = (struct upgrade_job){r->api, p->upgrade_fn, p->upgrade_ctx, p->upgrade_free,
-                                          -1, NULL};
+                                          -1,     NULL};
                 resp = MHD_create_response_for_upgrade(on_upgrade, j);
                 p->upgrade_fn = NULL;
                 p->upgrade_ctx = NULL;
@@ -479,7 +479,7 @@ static enum MHD_Result queue(struct api_req *r)
         } else if (p->stream_fd >= 0 || p->chunked) {
                 struct stream_src *s = xmalloc0(sizeof(*s));
                 const union MHD_ConnectionInfo *ci =
-                        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
                 s->api = r->api;
                 s->fd = steal_fd(&p->stream_fd);
                 s->sock = ci ? ci->connect_fd : -1;
@@ -509,7 +509,8 @@ static enum MHD_Result queue(struct api_req *r)
         return ret;
 }
 
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
 {
         (*(size_t *)cls)++;
         return MHD_YES;
@@ -597,9 +598,8 @@ static void body_append(struct api_req *r, const char *data, size_t len)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct api_listener *l = cls;
         struct api_req *r = *con_cls;
@@ -727,14 +727,15 @@ static int listen_tcp(const char *hostport, berth_error **err)
         cleanup_free char *host = NULL;
         const char *port;
         const char *colon = strrchr(hostport, ':');
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_PASSIVE};
+        struct addrinfo hints = {
+            .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
         struct addrinfo *res = NULL;
         int one = 1, rc;
         cleanup_close int fd = -1;
 
         if (colon == NULL)
-                return berth_fail(err, EINVAL, "invalid tcp address `%s`: expected tcp://host:port", hostport);
+                return berth_fail(err, EINVAL, "invalid tcp address `%s`: expected tcp://host:port",
+                                  hostport);
         host = xstrndup(hostport, (size_t)(colon - hostport));
         port = colon + 1;
         if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -805,7 +806,9 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
                 listener_free(l);
                 return berth_api_listen(api, u, group, tls, err);
         } else {
-                fd = berth_fail(err, EINVAL, "invalid host `%s`: expected unix:///path or tcp://host:port", addr);
+                fd =
+                    berth_fail(err, EINVAL,
+                               "invalid host `%s`: expected unix:///path or tcp://host:port", addr);
         }
         if (fd < 0) {
                 listener_free(l);
@@ -827,8 +830,8 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
                         listener_free(l);
                         return berth_fail(err, EINVAL, "--tlsverify needs --tlscacert");
                 }
-                if (api_tls_new(l->tls_cert, l->tls_key, l->tls_ca, l->verify, &l->tls_term,
-                                err) < 0) {
+                if (api_tls_new(l->tls_cert, l->tls_key, l->tls_ca, l->verify, &l->tls_term, err) <
+                    0) {
                         close(fd);
                         listener_free(l);
                         return berth_error_prefix(err, -EINVAL, "TLS for `%s`", addr);
@@ -838,13 +841,13 @@ int berth_api_listen(struct berth_api *api, const char *addr, const char *group,
                 flags |= MHD_USE_NO_LISTEN_SOCKET;
         }
         struct MHD_OptionItem opts[] = {
-                {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, api},
-                {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-                {MHD_OPTION_CONNECTION_MEMORY_LIMIT, BERTH_API_MAX_HEADER_BYTES * 2, NULL},
-                {MHD_OPTION_CONNECTION_TIMEOUT, 0, NULL},
-                /* last: with TLS, tls.c owns the listening socket */
-                {l->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-                {MHD_OPTION_END, 0, NULL},
+            {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, api},
+            {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+            {MHD_OPTION_CONNECTION_MEMORY_LIMIT, BERTH_API_MAX_HEADER_BYTES * 2, NULL},
+            {MHD_OPTION_CONNECTION_TIMEOUT, 0, NULL},
+            /* last: with TLS, tls.c owns the listening socket */
+            {l->tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+            {MHD_OPTION_END, 0, NULL},
         };
         l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts,
                                      MHD_OPTION_END);

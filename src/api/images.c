@@ -54,7 +54,8 @@ static json_object *read_config(struct api_req *r, const struct berth_image *img
         cleanup_free char *data = NULL;
         size_t len;
         json_object *cfg = NULL;
-        if (berth_blob_read(r->api->cfg.images, img->id, BERTH_IMAGE_MAX_JSON, &data, &len, err) < 0 ||
+        if (berth_blob_read(r->api->cfg.images, img->id, BERTH_IMAGE_MAX_JSON, &data, &len, err) <
+                0 ||
             berth_json_parse(data, len, "image config", &cfg, err) < 0)
                 return NULL;
         return cfg;
@@ -82,7 +83,8 @@ static const char **filter_values(json_object *filters, const char *key)
         }
         if (json_object_is_type(v, json_type_object)) {
                 out = xcalloc((size_t)json_object_object_length(v) + 1, sizeof(*out));
-                json_object_object_foreach(v, k, val) {
+                json_object_object_foreach(v, k, val)
+                {
                         if (json_object_get_boolean(val))
                                 out[n++] = k;
                 }
@@ -95,7 +97,8 @@ static bool filters_known(struct api_req *r, json_object *filters, const char *c
 {
         if (filters == NULL)
                 return true;
-        json_object_object_foreach(filters, key, val) {
+        json_object_object_foreach(filters, key, val)
+        {
                 (void)val;
                 bool ok = false;
                 for (size_t i = 0; known[i]; i++)
@@ -113,7 +116,8 @@ static bool labels_match(json_object *labels, const char **want)
 {
         for (size_t i = 0; want && want[i]; i++) {
                 const char *eq = strchr(want[i], '=');
-                cleanup_free char *k = eq ? xstrndup(want[i], (size_t)(eq - want[i])) : xstrdup(want[i]);
+                cleanup_free char *k =
+                    eq ? xstrndup(want[i], (size_t)(eq - want[i])) : xstrdup(want[i]);
                 json_object *v = labels ? berth_json_get(labels, k) : NULL;
                 if (v == NULL)
                         return false;
@@ -143,7 +147,8 @@ static bool reference_match(const struct berth_image *img, const char **pats)
 
 void api_images_list(struct api_req *r)
 {
-        static const char *const known[] = {"dangling", "label", "reference", "before", "since", NULL};
+        static const char *const known[] = {"dangling", "label", "reference",
+                                            "before",   "since", NULL};
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *filters = NULL;
         cleanup_json json_object *arr = json_object_new_array();
@@ -186,10 +191,12 @@ void api_images_list(struct api_req *r)
                 struct berth_image *img = imgs[i];
                 bool untagged = img->repo_tags == NULL || img->repo_tags[0] == NULL;
                 cleanup_json json_object *cfg = read_config(r, img, NULL);
-                json_object *lab = cfg ? berth_json_get(berth_json_get(cfg, "config"), "Labels") : NULL;
+                json_object *lab =
+                    cfg ? berth_json_get(berth_json_get(cfg, "config"), "Labels") : NULL;
 
                 if (dangling && dangling[0]) {
-                        bool want = strcmp(dangling[0], "true") == 0 || strcmp(dangling[0], "1") == 0;
+                        bool want =
+                            strcmp(dangling[0], "true") == 0 || strcmp(dangling[0], "1") == 0;
                         if (want != untagged)
                                 continue;
                 }
@@ -233,12 +240,11 @@ void api_images_list(struct api_req *r)
  * ContainerConfig present, zero-valued as dockerd marshals them. */
 static json_object *full_config(json_object *config)
 {
-        static const char *const strs[] = {"Hostname", "Domainname", "User", "Image",
-                                           "WorkingDir"};
+        static const char *const strs[] = {"Hostname", "Domainname", "User", "Image", "WorkingDir"};
         static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr",
-                                            "Tty", "OpenStdin", "StdinOnce"};
-        static const char *const nulls[] = {"Env", "Cmd", "Volumes", "Entrypoint", "OnBuild",
-                                            "Labels"};
+                                            "Tty",         "OpenStdin",    "StdinOnce"};
+        static const char *const nulls[] = {"Env",        "Cmd",     "Volumes",
+                                            "Entrypoint", "OnBuild", "Labels"};
         json_object *o = NULL;
 
         if (config == NULL || json_object_deep_copy(config, &o, NULL) < 0 || o == NULL)
@@ -255,7 +261,8 @@ static json_object *full_config(json_object *config)
         return o;
 }
 
-static json_object *inspect_json(struct api_req *r, const struct berth_image *img, berth_error **err)
+static json_object *inspect_json(struct api_req *r, const struct berth_image *img,
+                                 berth_error **err)
 {
         struct berth_image_store *s = r->api->cfg.images;
         cleanup_json json_object *cfg = read_config(r, img, err);
@@ -352,7 +359,8 @@ void api_image_history(struct api_req *r)
                 return;
         }
         json_object *hist = berth_json_get(cfg, "history");
-        size_t nh = hist && json_object_is_type(hist, json_type_array) ? json_object_array_length(hist) : 0;
+        size_t nh =
+            hist && json_object_is_type(hist, json_type_array) ? json_object_array_length(hist) : 0;
         cleanup_free int64_t *sizes = xcalloc(nh + 1, sizeof(int64_t));
         size_t layer = 0;
         for (size_t i = 0; i < nh; i++) {
@@ -364,7 +372,9 @@ void api_image_history(struct api_req *r)
                 json_object *h = json_object_array_get_idx(hist, i);
                 json_object *it = json_object_new_object();
                 ADD(it, "Comment", STR(berth_json_str(h, "comment")));
-                ADD(it, "Created", json_object_new_int64(berth_time_parse_rfc3339_sec(berth_json_str(h, "created"))));
+                ADD(it, "Created",
+                    json_object_new_int64(
+                        berth_time_parse_rfc3339_sec(berth_json_str(h, "created"))));
                 ADD(it, "CreatedBy", STR(berth_json_str(h, "created_by")));
                 ADD(it, "Id", STR(i == nh - 1 ? img->id : "<missing>"));
                 ADD(it, "Size", json_object_new_int64(sizes[i]));
@@ -600,13 +610,19 @@ void api_images_create(struct api_req *r)
 
         if (src == NULL || *src == '\0') {
                 if (image != NULL && *image != '\0')
-                        api_reply_error(r, 501, "pulling `%s` is not supported by this daemon yet (no registry client)", image);
+                        api_reply_error(
+                            r, 501,
+                            "pulling `%s` is not supported by this daemon yet (no registry client)",
+                            image);
                 else
                         api_reply_error(r, 400, "fromImage or fromSrc is required");
                 return;
         }
         if (strcmp(src, "-") != 0) {
-                api_reply_error(r, 501, "importing from `%s` is not supported: send the tarball in the request body (fromSrc=-)", src);
+                api_reply_error(r, 501,
+                                "importing from `%s` is not supported: send the tarball in the "
+                                "request body (fromSrc=-)",
+                                src);
                 return;
         }
         if (repo != NULL && *repo != '\0') {
@@ -619,7 +635,8 @@ void api_images_create(struct api_req *r)
         }
         changes = query_all(r, "changes");
         pthread_mutex_lock(&images_mutex);
-        int ret = berth_image_import(r->api->cfg.images, r->body_fd, changes, message, ref, &img, &err);
+        int ret =
+            berth_image_import(r->api->cfg.images, r->body_fd, changes, message, ref, &img, &err);
         pthread_mutex_unlock(&images_mutex);
         if (ret < 0) {
                 api_reply_berr(r, err);
@@ -676,6 +693,7 @@ void api_images_search(struct api_req *r)
 
 void api_image_push(struct api_req *r)
 {
-        api_reply_error(r, 501, "pushing `%s` is not supported by this daemon yet (no registry client)",
+        api_reply_error(r, 501,
+                        "pushing `%s` is not supported by this daemon yet (no registry client)",
                         r->params[0]);
 }

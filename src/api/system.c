@@ -202,7 +202,8 @@ void api_info(struct api_req *r)
         ADD(o, "IPv4Forwarding", json_object_new_boolean(1));
         ADD(o, "BridgeNfIptables", json_object_new_boolean(0));
         ADD(o, "BridgeNfIp6tables", json_object_new_boolean(0));
-        ADD(o, "Debug", json_object_new_boolean(atomic_load(&r->api->log_level) >= BERTH_API_LOG_DEBUG));
+        ADD(o, "Debug",
+            json_object_new_boolean(atomic_load(&r->api->log_level) >= BERTH_API_LOG_DEBUG));
         ADD(o, "NFd", json_object_new_int(0));
         ADD(o, "OomKillDisable", json_object_new_boolean(1));
         ADD(o, "NGoroutines", json_object_new_int(0));
@@ -265,7 +266,8 @@ void api_info(struct api_req *r)
                         return;
                 }
                 /* The engine knows the containers; what it says wins. */
-                json_object_object_foreach(e, key, val) {
+                json_object_object_foreach(e, key, val)
+                {
                         if (strcmp(key, "Images") == 0)
                                 continue;
                         json_object_object_add(o, key, json_object_get(val));
@@ -347,7 +349,8 @@ void api_system_df(struct api_req *r)
                         api_reply_berr(r, err);
                         return;
                 }
-                json_object_object_foreach(e, key, val) {
+                json_object_object_foreach(e, key, val)
+                {
                         if (strcmp(key, "Images") == 0 || strcmp(key, "LayersSize") == 0)
                                 continue;
                         json_object_object_add(o, key, json_object_get(val));
@@ -367,7 +370,8 @@ static bool parse_ts(struct api_req *r, const char *key, int64_t *ret)
                 return true;
         double d = strtod(v, &end);
         if (*end != '\0' || d < 0) {
-                api_reply_error(r, 400, "invalid value for %s: `%s` is not a unix timestamp", key, v);
+                api_reply_error(r, 400, "invalid value for %s: `%s` is not a unix timestamp", key,
+                                v);
                 return false;
         }
         *ret = (int64_t)d;

@@ -116,8 +116,9 @@ static void test_route_versions(void **state)
         route(&t, "GET", "/v1.50/version");
         assert_null(t.r.route);
         assert_int_equal(t.r.resp.status, 400);
-        assert_non_null(strstr(t.r.resp.body,
-                               "client version 1.50 is too new. Maximum supported API version is 1.45"));
+        assert_non_null(
+            strstr(t.r.resp.body,
+                   "client version 1.50 is too new. Maximum supported API version is 1.45"));
         routed_clear(&t);
 
         route(&t, "GET", "/v1.12/version");
@@ -153,18 +154,18 @@ static void test_body_check(void **state)
                 const char *body;
                 const char *field; /* NULL: accepted */
         } cases[] = {
-                {"{\"Image\":\"busybox\",\"Cmd\":[\"echo\",\"hi\"]}", NULL},
-                {"{\"Image\":\"busybox\",\"Cmd\":\"echo hi\"}", NULL},
-                {"{\"Image\":\"busybox\",\"Cmd\":null,\"Env\":null}", NULL},
-                {"{\"Image\":5}", "ContainerConfig.Image"},
-                {"{\"Cmd\":5}", "ContainerConfig.Cmd"},
-                {"{\"Cmd\":[\"a\",1]}", "ContainerConfig.Cmd"},
-                {"{\"Tty\":\"yes\"}", "ContainerConfig.Tty"},
-                {"{\"HostConfig\":{\"Memory\":\"64m\"}}", "HostConfig.Memory"},
-                {"{\"HostConfig\":{\"Memory\":1.5}}", "HostConfig.Memory"},
-                {"{\"HostConfig\":{\"RestartPolicy\":{\"Name\":1}}}", "HostConfig.RestartPolicy.Name"},
-                {"{\"HostConfig\":{\"Memory\":67108864,\"CapDrop\":[\"ALL\"]}}", NULL},
-                {"{\"HostConfig\":[]}", "ContainerConfig.HostConfig"},
+            {"{\"Image\":\"busybox\",\"Cmd\":[\"echo\",\"hi\"]}", NULL},
+            {"{\"Image\":\"busybox\",\"Cmd\":\"echo hi\"}", NULL},
+            {"{\"Image\":\"busybox\",\"Cmd\":null,\"Env\":null}", NULL},
+            {"{\"Image\":5}", "ContainerConfig.Image"},
+            {"{\"Cmd\":5}", "ContainerConfig.Cmd"},
+            {"{\"Cmd\":[\"a\",1]}", "ContainerConfig.Cmd"},
+            {"{\"Tty\":\"yes\"}", "ContainerConfig.Tty"},
+            {"{\"HostConfig\":{\"Memory\":\"64m\"}}", "HostConfig.Memory"},
+            {"{\"HostConfig\":{\"Memory\":1.5}}", "HostConfig.Memory"},
+            {"{\"HostConfig\":{\"RestartPolicy\":{\"Name\":1}}}", "HostConfig.RestartPolicy.Name"},
+            {"{\"HostConfig\":{\"Memory\":67108864,\"CapDrop\":[\"ALL\"]}}", NULL},
+            {"{\"HostConfig\":[]}", "ContainerConfig.HostConfig"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 cleanup_json json_object *o = parse(cases[i].body);
@@ -204,11 +205,9 @@ static void test_errno_status(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_version),
-                cmocka_unit_test(test_route),
-                cmocka_unit_test(test_route_versions),
-                cmocka_unit_test(test_body_check),
-                cmocka_unit_test(test_errno_status),
+            cmocka_unit_test(test_parse_version),  cmocka_unit_test(test_route),
+            cmocka_unit_test(test_route_versions), cmocka_unit_test(test_body_check),
+            cmocka_unit_test(test_errno_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@
 #include "util/xalloc.h"
 
 #define TLS_HANDSHAKE_TIMEOUT_MS 30000
-#define TLS_REFUSE_HEAD_MAX 16384
+#define TLS_REFUSE_HEAD_MAX      16384
 
 struct api_tls {
         atomic_int refs;
@@ -43,7 +43,7 @@ struct api_tls {
         int stop_fd;
         pthread_t acceptor;
         bool acceptor_started;
-        pthread_mutex_t lock; /* guards daemon against api_tls_stop */
+        pthread_mutex_t lock;      /* guards daemon against api_tls_stop */
         struct MHD_Daemon *daemon; /* NULL once stopped */
 };
 
@@ -112,8 +112,8 @@ int api_tls_new(const char *cert_pem, const char *key_pem, const char *ca_pem, b
 
 struct tls_conn {
         struct api_tls *t;
-        int raw;               /* the client's TCP connection */
-        int app;               /* our end of the socketpair to libmicrohttpd */
+        int raw; /* the client's TCP connection */
+        int app; /* our end of the socketpair to libmicrohttpd */
         gnutls_session_t s;
         struct sockaddr_storage peer;
         socklen_t peer_len;
@@ -157,7 +157,7 @@ static void *tls_up_main(void *p)
 static void tls_refuse(struct tls_conn *c)
 {
         static const char body[] =
-                "{\"message\":\"a client certificate signed by the daemon's CA is required\"}\n";
+            "{\"message\":\"a client certificate signed by the daemon's CA is required\"}\n";
         cleanup_free char *head = xmalloc(TLS_REFUSE_HEAD_MAX + 1);
         cleanup_free char *resp = NULL;
         size_t len = 0;
@@ -297,8 +297,7 @@ static void *tls_accept_main(void *p)
                         break;
                 c = xmalloc0(sizeof(*c));
                 c->peer_len = sizeof(c->peer);
-                fd = accept4(t->listen_fd, (struct sockaddr *)&c->peer, &c->peer_len,
-                             SOCK_CLOEXEC);
+                fd = accept4(t->listen_fd, (struct sockaddr *)&c->peer, &c->peer_len, SOCK_CLOEXEC);
                 if (fd < 0) {
                         int e = errno;
                         free(c);

@@ -49,9 +49,10 @@ static void split_repo_tag(const char *ref, char **ret_repo, char **ret_tag)
 }
 
 static const char *const image_headers[] = {
-        "Repository", "REPOSITORY", "Tag", "TAG", "ID", "IMAGE ID", "CreatedSince", "CREATED",
-        "CreatedAt", "CREATED AT", "Size", "SIZE", "Digest", "DIGEST", "Containers", "CONTAINERS",
-        "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "VirtualSize", "VIRTUAL SIZE", NULL, NULL,
+    "Repository",   "REPOSITORY",  "Tag",         "TAG",          "ID",         "IMAGE ID",
+    "CreatedSince", "CREATED",     "CreatedAt",   "CREATED AT",   "Size",       "SIZE",
+    "Digest",       "DIGEST",      "Containers",  "CONTAINERS",   "SharedSize", "SHARED SIZE",
+    "UniqueSize",   "UNIQUE SIZE", "VirtualSize", "VIRTUAL SIZE", NULL,         NULL,
 };
 
 int cmd_images_api(struct api_cli *c, int argc, char **argv)
@@ -60,16 +61,23 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
         const char *format = NULL;
         char **filter = NULL;
         const struct flag flags[] = {
-                { 'a', "all", F_BOOL, &all, "Show all images (default hides intermediate images)", NULL },
-                { 0, "digests", F_BOOL, &digests, "Show digests", NULL },
-                { 'f', "filter", F_LIST, &filter, "Filter output based on conditions provided", NULL },
-                { 0, "format", F_STRING, &format, "Format output using a custom template", NULL },
-                { 0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL },
-                { 'q', "quiet", F_BOOL, &quiet, "Only show image IDs", NULL },
-                { 0, "tree", F_BOOL, &tree, "List multi-platform images as a tree (EXPERIMENTAL)", NULL },
+            {'a', "all", F_BOOL, &all, "Show all images (default hides intermediate images)", NULL},
+            {0, "digests", F_BOOL, &digests, "Show digests", NULL},
+            {'f', "filter", F_LIST, &filter, "Filter output based on conditions provided", NULL},
+            {0, "format", F_STRING, &format, "Format output using a custom template", NULL},
+            {0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL},
+            {'q', "quiet", F_BOOL, &quiet, "Only show image IDs", NULL},
+            {0, "tree", F_BOOL, &tree, "List multi-platform images as a tree (EXPERIMENTAL)", NULL},
         };
-        const struct command cmd = { "images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images", 0, 1, false,
-                                     "berth image ls, berth image list, berth images", flags, 7 };
+        const struct command cmd = {"images",
+                                    "[OPTIONS] [REPOSITORY[:TAG]]",
+                                    "List images",
+                                    0,
+                                    1,
+                                    false,
+                                    "berth image ls, berth image list, berth images",
+                                    flags,
+                                    7};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = json_object_new_array();
@@ -84,8 +92,8 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
         }
         cleanup_free char *fq = filter ? filters_query(filter) : NULL;
         flags_free_lists(&cmd);
-        cleanup_free char *p = xasprintf("/images/json%s%s%s", all ? "?all=1" : "", fq ? (all ? "&filters=" : "?filters=") : "",
-                                         fq ? fq : "");
+        cleanup_free char *p = xasprintf("/images/json%s%s%s", all ? "?all=1" : "",
+                                         fq ? (all ? "&filters=" : "?filters=") : "", fq ? fq : "");
         if (berth_client_call(c->client, "GET", p, NULL, &list, &err) < 0)
                 return api_fail(&err, 1);
         cleanup_strv char **seen = xmalloc0(sizeof(char *));
@@ -112,14 +120,17 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
                 cleanup_free char *size = fmt_size((double)berth_json_int(img, "Size", 0));
                 json_object *tags = berth_json_get(img, "RepoTags");
                 json_object *dig = berth_json_get(img, "RepoDigests");
-                const char *digest = dig && json_object_array_length(dig) > 0
-                                             ? strchr(json_object_get_string(json_object_array_get_idx(dig, 0)), '@')
-                                             : NULL;
+                const char *digest =
+                    dig && json_object_array_length(dig) > 0
+                        ? strchr(json_object_get_string(json_object_array_get_idx(dig, 0)), '@')
+                        : NULL;
                 size_t nt = tags ? json_object_array_length(tags) : 0;
                 for (size_t t = 0; t < (nt ? nt : 1); t++) {
                         cleanup_free char *repo = NULL, *tag = NULL;
                         if (nt)
-                                split_repo_tag(json_object_get_string(json_object_array_get_idx(tags, t)), &repo, &tag);
+                                split_repo_tag(
+                                    json_object_get_string(json_object_array_get_idx(tags, t)),
+                                    &repo, &tag);
                         else {
                                 repo = xstrdup("<none>");
                                 tag = xstrdup("<none>");
@@ -138,7 +149,8 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
                         json_object_object_add(row, "CreatedAt", json_object_new_string(cat));
                         json_object_object_add(row, "Size", json_object_new_string(size));
                         json_object_object_add(row, "VirtualSize", json_object_new_string(size));
-                        json_object_object_add(row, "Digest", json_object_new_string(digest ? digest + 1 : "<none>"));
+                        json_object_object_add(
+                            row, "Digest", json_object_new_string(digest ? digest + 1 : "<none>"));
                         json_object_object_add(row, "Containers", json_object_new_string("N/A"));
                         json_object_object_add(row, "SharedSize", json_object_new_string("N/A"));
                         json_object_object_add(row, "UniqueSize", json_object_new_string("N/A"));
@@ -147,8 +159,11 @@ int cmd_images_api(struct api_cli *c, int argc, char **argv)
         }
         if (quiet && format == NULL)
                 return 0;
-        const char *def = digests ? "table {{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}"
-                                  : "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
+        const char *def =
+            digests ? "table "
+                      "{{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{."
+                      "Size}}"
+                    : "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
         return render_rows(format, def, rows, image_headers, false);
 }
 
@@ -156,11 +171,18 @@ int cmd_rmi_api(struct api_cli *c, int argc, char **argv)
 {
         bool force = false, no_prune = false;
         const struct flag flags[] = {
-                { 'f', "force", F_BOOL, &force, "Force removal of the image", NULL },
-                { 0, "no-prune", F_BOOL, &no_prune, "Do not delete untagged parents", NULL },
+            {'f', "force", F_BOOL, &force, "Force removal of the image", NULL},
+            {0, "no-prune", F_BOOL, &no_prune, "Do not delete untagged parents", NULL},
         };
-        const struct command cmd = { "rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", 1, -1, false,
-                                     "berth image rm, berth image remove, berth rmi", flags, 2 };
+        const struct command cmd = {"rmi",
+                                    "[OPTIONS] IMAGE [IMAGE...]",
+                                    "Remove one or more images",
+                                    1,
+                                    -1,
+                                    false,
+                                    "berth image rm, berth image remove, berth rmi",
+                                    flags,
+                                    2};
         cleanup_free char **args = NULL;
         int ex, rc = 0;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
@@ -168,7 +190,8 @@ int cmd_rmi_api(struct api_cli *c, int argc, char **argv)
         for (char **a = args; *a; a++) {
                 cleanup_error berth_error *err = NULL;
                 cleanup_json json_object *o = NULL;
-                cleanup_free char *p = xasprintf("/images/%s?force=%d&noprune=%d", *a, force, no_prune);
+                cleanup_free char *p =
+                    xasprintf("/images/%s?force=%d&noprune=%d", *a, force, no_prune);
                 if (berth_client_call(c->client, "DELETE", p, NULL, &o, &err) < 0) {
                         fprintf(stderr, "%s\n", err->msg);
                         rc = 1;
@@ -187,9 +210,15 @@ int cmd_rmi_api(struct api_cli *c, int argc, char **argv)
 
 int cmd_tag_api(struct api_cli *c, int argc, char **argv)
 {
-        const struct command cmd = { "tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-                                     "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", 2, 2, false,
-                                     "berth image tag, berth tag", NULL, 0 };
+        const struct command cmd = {"tag",
+                                    "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+                                    "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+                                    2,
+                                    2,
+                                    false,
+                                    "berth image tag, berth tag",
+                                    NULL,
+                                    0};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex;
@@ -209,12 +238,19 @@ int cmd_save_api(struct api_cli *c, int argc, char **argv)
 {
         const char *output = NULL, *platform = NULL;
         const struct flag flags[] = {
-                { 'o', "output", F_STRING, &output, "Write to a file, instead of STDOUT", NULL },
-                { 0, "platform", F_STRING, &platform, "Save only the given platform variant", NULL },
+            {'o', "output", F_STRING, &output, "Write to a file, instead of STDOUT", NULL},
+            {0, "platform", F_STRING, &platform, "Save only the given platform variant", NULL},
         };
-        const struct command cmd = { "save", "[OPTIONS] IMAGE [IMAGE...]",
-                                     "Save one or more images to a tar archive (streamed to STDOUT by default)", 1, -1,
-                                     false, "berth image save, berth save", flags, 2 };
+        const struct command cmd = {
+            "save",
+            "[OPTIONS] IMAGE [IMAGE...]",
+            "Save one or more images to a tar archive (streamed to STDOUT by default)",
+            1,
+            -1,
+            false,
+            "berth image save, berth save",
+            flags,
+            2};
         cleanup_free char **args = NULL;
         int ex;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
@@ -270,12 +306,19 @@ int cmd_load_api(struct api_cli *c, int argc, char **argv)
         const char *input = NULL, *platform = NULL;
         bool quiet = false;
         const struct flag flags[] = {
-                { 'i', "input", F_STRING, &input, "Read from tar archive file, instead of STDIN", NULL },
-                { 0, "platform", F_STRING, &platform, "Load only the given platform variant", NULL },
-                { 'q', "quiet", F_BOOL, &quiet, "Suppress the load output", NULL },
+            {'i', "input", F_STRING, &input, "Read from tar archive file, instead of STDIN", NULL},
+            {0, "platform", F_STRING, &platform, "Load only the given platform variant", NULL},
+            {'q', "quiet", F_BOOL, &quiet, "Suppress the load output", NULL},
         };
-        const struct command cmd = { "load", "[OPTIONS]", "Load an image from a tar archive or STDIN", 0, 0, false,
-                                     "berth image load, berth load", flags, 3 };
+        const struct command cmd = {"load",
+                                    "[OPTIONS]",
+                                    "Load an image from a tar archive or STDIN",
+                                    0,
+                                    0,
+                                    false,
+                                    "berth image load, berth load",
+                                    flags,
+                                    3};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_response struct berth_response *r = NULL;
@@ -295,8 +338,10 @@ int cmd_load_api(struct api_cli *c, int argc, char **argv)
         }
         if (api_client(c) == NULL)
                 return 1;
-        struct berth_request req = { .body_fd = input ? fd : STDIN_FILENO, .content_type = "application/x-tar" };
-        if (berth_client_request(c->client, "POST", quiet ? "/images/load?quiet=1" : "/images/load?quiet=0", &req, &r,
+        struct berth_request req = {.body_fd = input ? fd : STDIN_FILENO,
+                                    .content_type = "application/x-tar"};
+        if (berth_client_request(c->client, "POST",
+                                 quiet ? "/images/load?quiet=1" : "/images/load?quiet=0", &req, &r,
                                  &err) < 0 ||
             berth_response_check(r, &err) < 0)
                 return api_fail(&err, 1);
@@ -308,13 +353,22 @@ int cmd_import_api(struct api_cli *c, int argc, char **argv)
         char **change = NULL;
         const char *message = NULL, *platform = NULL;
         const struct flag flags[] = {
-                { 'c', "change", F_LIST, &change, "Apply Dockerfile instruction to the created image", NULL },
-                { 'm', "message", F_STRING, &message, "Set commit message for imported image", NULL },
-                { 0, "platform", F_STRING, &platform, "Set platform if server is multi-platform capable", NULL },
+            {'c', "change", F_LIST, &change, "Apply Dockerfile instruction to the created image",
+             NULL},
+            {'m', "message", F_STRING, &message, "Set commit message for imported image", NULL},
+            {0, "platform", F_STRING, &platform, "Set platform if server is multi-platform capable",
+             NULL},
         };
-        const struct command cmd = { "import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
-                                     "Import the contents from a tarball to create a filesystem image", 1, 2, false,
-                                     "berth image import, berth import", flags, 3 };
+        const struct command cmd = {
+            "import",
+            "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+            "Import the contents from a tarball to create a filesystem image",
+            1,
+            2,
+            false,
+            "berth image import, berth import",
+            flags,
+            3};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_response struct berth_response *r = NULL;
@@ -322,7 +376,8 @@ int cmd_import_api(struct api_cli *c, int argc, char **argv)
         int ex;
         if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        bool url = berth_str_has_prefix(args[0], "http://") || berth_str_has_prefix(args[0], "https://");
+        bool url =
+            berth_str_has_prefix(args[0], "http://") || berth_str_has_prefix(args[0], "https://");
         if (!url && strcmp(args[0], "-") != 0) {
                 fd = open(args[0], O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
@@ -357,8 +412,8 @@ int cmd_import_api(struct api_cli *c, int argc, char **argv)
         }
         fclose(f);
         flags_free_lists(&cmd);
-        struct berth_request req = { .body_fd = url ? -1 : (fd >= 0 ? fd : STDIN_FILENO),
-                                     .content_type = "application/x-tar" };
+        struct berth_request req = {.body_fd = url ? -1 : (fd >= 0 ? fd : STDIN_FILENO),
+                                    .content_type = "application/x-tar"};
         int k = berth_client_request(c->client, "POST", q, &req, &r, &err);
         free(q);
         if (k < 0 || berth_response_check(r, &err) < 0)
@@ -367,8 +422,8 @@ int cmd_import_api(struct api_cli *c, int argc, char **argv)
 }
 
 static const char *const history_headers[] = {
-        "ID", "IMAGE", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
-        "Size", "SIZE", "Comment", "COMMENT", NULL, NULL,
+    "ID",         "IMAGE", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "CreatedBy",
+    "CREATED BY", "Size",  "SIZE",         "Comment", "COMMENT",   NULL,         NULL,
 };
 
 int cmd_history_api(struct api_cli *c, int argc, char **argv)
@@ -376,14 +431,22 @@ int cmd_history_api(struct api_cli *c, int argc, char **argv)
         bool human = true, no_trunc = false, quiet = false;
         const char *format = NULL, *platform = NULL;
         const struct flag flags[] = {
-                { 0, "format", F_STRING, &format, "Format output using a custom template", NULL },
-                { 'H', "human", F_BOOL, &human, "Print sizes and dates in human readable format (default true)", NULL },
-                { 0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL },
-                { 0, "platform", F_STRING, &platform, "Show history for the given platform", NULL },
-                { 'q', "quiet", F_BOOL, &quiet, "Only show image IDs", NULL },
+            {0, "format", F_STRING, &format, "Format output using a custom template", NULL},
+            {'H', "human", F_BOOL, &human,
+             "Print sizes and dates in human readable format (default true)", NULL},
+            {0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL},
+            {0, "platform", F_STRING, &platform, "Show history for the given platform", NULL},
+            {'q', "quiet", F_BOOL, &quiet, "Only show image IDs", NULL},
         };
-        const struct command cmd = { "history", "[OPTIONS] IMAGE", "Show the history of an image", 1, 1, false,
-                                     "berth image history, berth history", flags, 5 };
+        const struct command cmd = {"history",
+                                    "[OPTIONS] IMAGE",
+                                    "Show the history of an image",
+                                    1,
+                                    1,
+                                    false,
+                                    "berth image history, berth history",
+                                    flags,
+                                    5};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = json_object_new_array();
@@ -396,7 +459,9 @@ int cmd_history_api(struct api_cli *c, int argc, char **argv)
         for (size_t i = 0; list && i < json_object_array_length(list); i++) {
                 json_object *h = json_object_array_get_idx(list, i);
                 const char *id = berth_json_str(h, "Id");
-                cleanup_free char *sid = id && strcmp(id, "<missing>") != 0 ? short_image_id(id, no_trunc) : xstrdup("<missing>");
+                cleanup_free char *sid = id && strcmp(id, "<missing>") != 0
+                                             ? short_image_id(id, no_trunc)
+                                             : xstrdup("<missing>");
                 if (quiet) {
                         printf("%s\n", sid);
                         continue;
@@ -405,22 +470,28 @@ int cmd_history_api(struct api_cli *c, int argc, char **argv)
                 cleanup_free char *ago = human ? since_ago(created) : fmt_created_at(created);
                 cleanup_free char *cat = fmt_created_at(created);
                 const char *by = berth_json_str(h, "CreatedBy");
-                cleanup_free char *by_s = no_trunc ? xstrdup(by ? by : "") : trunc_str(by ? by : "", 45);
+                cleanup_free char *by_s =
+                    no_trunc ? xstrdup(by ? by : "") : trunc_str(by ? by : "", 45);
                 int64_t sz = berth_json_int(h, "Size", 0);
-                cleanup_free char *size = human ? fmt_size((double)sz) : xasprintf("%lld", (long long)sz);
+                cleanup_free char *size =
+                    human ? fmt_size((double)sz) : xasprintf("%lld", (long long)sz);
                 json_object *row = json_object_new_object();
                 json_object_object_add(row, "ID", json_object_new_string(sid));
                 json_object_object_add(row, "CreatedSince", json_object_new_string(ago));
                 json_object_object_add(row, "CreatedAt", json_object_new_string(cat));
                 json_object_object_add(row, "CreatedBy", json_object_new_string(by_s));
                 json_object_object_add(row, "Size", json_object_new_string(size));
-                json_object_object_add(row, "Comment", json_object_new_string(berth_json_str(h, "Comment") ? berth_json_str(h, "Comment") : ""));
+                json_object_object_add(row, "Comment",
+                                       json_object_new_string(berth_json_str(h, "Comment")
+                                                                  ? berth_json_str(h, "Comment")
+                                                                  : ""));
                 json_object_array_add(rows, row);
         }
         if (quiet)
                 return 0;
-        return render_rows(format, "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}", rows,
-                           history_headers, false);
+        return render_rows(
+            format, "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}",
+            rows, history_headers, false);
 }
 
 int cmd_image_prune_api(struct api_cli *c, int argc, char **argv)
@@ -428,18 +499,21 @@ int cmd_image_prune_api(struct api_cli *c, int argc, char **argv)
         bool all = false, force = false;
         char **filter = NULL;
         const struct flag flags[] = {
-                { 'a', "all", F_BOOL, &all, "Remove all unused images, not just dangling ones", NULL },
-                { 0, "filter", F_LIST, &filter, "Provide filter values (e.g. \"until=<timestamp>\")", NULL },
-                { 'f', "force", F_BOOL, &force, "Do not prompt for confirmation", NULL },
+            {'a', "all", F_BOOL, &all, "Remove all unused images, not just dangling ones", NULL},
+            {0, "filter", F_LIST, &filter, "Provide filter values (e.g. \"until=<timestamp>\")",
+             NULL},
+            {'f', "force", F_BOOL, &force, "Do not prompt for confirmation", NULL},
         };
-        const struct command cmd = { "image prune", "[OPTIONS]", "Remove unused images", 0, 0, false, NULL, flags, 3 };
+        const struct command cmd = {
+            "image prune", "[OPTIONS]", "Remove unused images", 0, 0, false, NULL, flags, 3};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL;
         int ex;
         if (flags_parse(&cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        if (!force && !confirm(all ? "This will remove all images without at least one container associated to them."
+        if (!force && !confirm(all ? "This will remove all images without at least one container "
+                                     "associated to them."
                                    : "This will remove all dangling images.")) {
                 flags_free_lists(&cmd);
                 return 0;

@@ -38,7 +38,8 @@ void command_help(const struct command *cmd, FILE *out)
                 const struct flag *f = &cmd->flags[i];
                 const char *mv = metavar(f);
                 if (f->short_name)
-                        left[i] = xasprintf("  -%c, --%s%s%s", f->short_name, f->long_name, *mv ? " " : "", mv);
+                        left[i] = xasprintf("  -%c, --%s%s%s", f->short_name, f->long_name,
+                                            *mv ? " " : "", mv);
                 else
                         left[i] = xasprintf("      --%s%s%s", f->long_name, *mv ? " " : "", mv);
                 if (strlen(left[i]) > width)
@@ -52,7 +53,8 @@ void command_help(const struct command *cmd, FILE *out)
         free(left);
 }
 
-static int bad_flag(const struct command *cmd, int *ret_exit, const char *fmt, const char *a, const char *b)
+static int bad_flag(const struct command *cmd, int *ret_exit, const char *fmt, const char *a,
+                    const char *b)
 {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -63,8 +65,8 @@ static int bad_flag(const struct command *cmd, int *ret_exit, const char *fmt, c
         return -1;
 }
 
-static int set_value(const struct command *cmd, const struct flag *f, const char *shown, const char *v,
-                     int *ret_exit)
+static int set_value(const struct command *cmd, const struct flag *f, const char *shown,
+                     const char *v, int *ret_exit)
 {
         if (f->set)
                 *f->set = true;
@@ -77,7 +79,9 @@ static int set_value(const struct command *cmd, const struct flag *f, const char
                          strcmp(v, "FALSE") == 0 || strcmp(v, "False") == 0)
                         *(bool *)f->dest = false;
                 else
-                        return bad_flag(cmd, ret_exit, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing: invalid syntax",
+                        return bad_flag(cmd, ret_exit,
+                                        "invalid argument \"%s\" for \"%s\" flag: "
+                                        "strconv.ParseBool: parsing: invalid syntax",
                                         v, shown);
                 return 0;
         case F_STRING:
@@ -94,7 +98,9 @@ static int set_value(const struct command *cmd, const struct flag *f, const char
         case F_INT: {
                 int64_t x;
                 if (berth_parse_int64(v, &x) < 0)
-                        return bad_flag(cmd, ret_exit, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing: invalid syntax",
+                        return bad_flag(cmd, ret_exit,
+                                        "invalid argument \"%s\" for \"%s\" flag: "
+                                        "strconv.ParseInt: parsing: invalid syntax",
                                         v, shown);
                 *(int64_t *)f->dest = x;
                 return 0;
@@ -106,7 +112,8 @@ static int set_value(const struct command *cmd, const struct flag *f, const char
 static const struct flag *find_long(const struct command *cmd, const char *name, size_t len)
 {
         for (size_t i = 0; i < cmd->nflags; i++)
-                if (strlen(cmd->flags[i].long_name) == len && strncmp(cmd->flags[i].long_name, name, len) == 0)
+                if (strlen(cmd->flags[i].long_name) == len &&
+                    strncmp(cmd->flags[i].long_name, name, len) == 0)
                         return &cmd->flags[i];
         return NULL;
 }
@@ -143,7 +150,8 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                         only_pos = true;
                         continue;
                 }
-                if (strcmp(a, "--help") == 0 || (strcmp(a, "-h") == 0 && find_short(cmd, 'h') == NULL)) {
+                if (strcmp(a, "--help") == 0 ||
+                    (strcmp(a, "-h") == 0 && find_short(cmd, 'h') == NULL)) {
                         command_help(cmd, stdout);
                         free(pos);
                         *ret_exit = 0;
@@ -158,15 +166,18 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                                 cleanup_free char *shown = xstrndup(a, (size_t)(len + 2));
                                 return bad_flag(cmd, ret_exit, "unknown flag: %s%s", shown, "");
                         }
-                        cleanup_free char *shown = f->short_name ? xasprintf("-%c, --%s", f->short_name, f->long_name)
-                                                                 : xasprintf("--%s", f->long_name);
+                        cleanup_free char *shown =
+                            f->short_name ? xasprintf("-%c, --%s", f->short_name, f->long_name)
+                                          : xasprintf("--%s", f->long_name);
                         const char *v = eq ? eq + 1 : NULL;
                         if (v == NULL && f->type == F_BOOL)
                                 v = "true";
                         if (v == NULL) {
                                 if (i + 1 >= argc) {
                                         free(pos);
-                                        return bad_flag(cmd, ret_exit, "flag needs an argument: --%s%s", f->long_name, "");
+                                        return bad_flag(cmd, ret_exit,
+                                                        "flag needs an argument: --%s%s",
+                                                        f->long_name, "");
                                 }
                                 v = argv[++i];
                         }
@@ -179,12 +190,14 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                 /* short flags, possibly combined (-it) or with an attached value (-eA=1) */
                 for (const char *s = a + 1; *s; s++) {
                         const struct flag *f = find_short(cmd, *s);
-                        char c[2] = { *s, 0 };
+                        char c[2] = {*s, 0};
                         if (f == NULL) {
                                 free(pos);
-                                return bad_flag(cmd, ret_exit, "unknown shorthand flag: '%s' in %s", c, a);
+                                return bad_flag(cmd, ret_exit, "unknown shorthand flag: '%s' in %s",
+                                                c, a);
                         }
-                        cleanup_free char *shown = xasprintf("-%c, --%s", f->short_name, f->long_name);
+                        cleanup_free char *shown =
+                            xasprintf("-%c, --%s", f->short_name, f->long_name);
                         if (f->type == F_BOOL) {
                                 const char *v = "true";
                                 if (s[1] == '=') {
@@ -201,7 +214,8 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                         if (v == NULL) {
                                 if (i + 1 >= argc) {
                                         free(pos);
-                                        return bad_flag(cmd, ret_exit, "flag needs an argument: '%s' in %s", c, a);
+                                        return bad_flag(cmd, ret_exit,
+                                                        "flag needs an argument: '%s' in %s", c, a);
                                 }
                                 v = argv[++i];
                         }
@@ -216,16 +230,16 @@ int flags_parse(const struct command *cmd, int argc, char **argv, char ***ret_ar
                 if (cmd->max_args == 0)
                         fprintf(stderr, "\"berth %s\" accepts no arguments.\n", cmd->name);
                 else if (cmd->min_args == cmd->max_args)
-                        fprintf(stderr, "\"berth %s\" requires exactly %d argument%s.\n", cmd->name, cmd->min_args,
-                                cmd->min_args == 1 ? "" : "s");
+                        fprintf(stderr, "\"berth %s\" requires exactly %d argument%s.\n", cmd->name,
+                                cmd->min_args, cmd->min_args == 1 ? "" : "s");
                 else if (np < cmd->min_args)
-                        fprintf(stderr, "\"berth %s\" requires at least %d argument%s.\n", cmd->name, cmd->min_args,
-                                cmd->min_args == 1 ? "" : "s");
+                        fprintf(stderr, "\"berth %s\" requires at least %d argument%s.\n",
+                                cmd->name, cmd->min_args, cmd->min_args == 1 ? "" : "s");
                 else
-                        fprintf(stderr, "\"berth %s\" requires at most %d argument%s.\n", cmd->name, cmd->max_args,
-                                cmd->max_args == 1 ? "" : "s");
-                fprintf(stderr, "See 'berth %s --help'.\n\nUsage:  berth %s %s\n\n%s\n", cmd->name, cmd->name,
-                        cmd->usage, cmd->desc);
+                        fprintf(stderr, "\"berth %s\" requires at most %d argument%s.\n", cmd->name,
+                                cmd->max_args, cmd->max_args == 1 ? "" : "s");
+                fprintf(stderr, "See 'berth %s --help'.\n\nUsage:  berth %s %s\n\n%s\n", cmd->name,
+                        cmd->name, cmd->usage, cmd->desc);
                 free(pos);
                 *ret_exit = 1;
                 return -1;

@@ -26,9 +26,9 @@ struct cli_opt {
         const char *short_name; /* "-q" or NULL */
         const char *long_name;  /* "--quiet" */
         bool takes_value;
-        const char **value;     /* for options with a value (the last wins) */
-        char ***values;         /* or collect every value here */
-        bool *flag;             /* for flags */
+        const char **value; /* for options with a value (the last wins) */
+        char ***values;     /* or collect every value here */
+        bool *flag;         /* for flags */
 };
 int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, char ***ret_pos);
 

@@ -12,7 +12,7 @@
 
 /* Docker's exit statuses. */
 enum {
-        EXIT_DAEMON = 125,  /* the daemon or the CLI failed (run/create/exec) */
+        EXIT_DAEMON = 125, /* the daemon or the CLI failed (run/create/exec) */
         EXIT_CANNOT_EXEC = 126,
         EXIT_NOT_FOUND = 127,
 };
@@ -22,7 +22,7 @@ struct api_cli {
         bool host_is_default; /* no -H, BERTH_HOST or DOCKER_HOST: may autostart */
         bool debug;
         const char *argv0;
-        bool use_tls;                /* --tls, --tlsverify, DOCKER_TLS_VERIFY (tcp:// hosts) */
+        bool use_tls; /* --tls, --tlsverify, DOCKER_TLS_VERIFY (tcp:// hosts) */
         struct berth_client_tls tls;
         struct berth_client *client; /* connected on first use */
 };
@@ -43,12 +43,12 @@ struct flag {
         enum flag_type type;
         void *dest; /* bool *, const char **, char *** (NULL-terminated, owned), int64_t * */
         const char *help;
-        bool *set;  /* when not NULL: set to true when the flag was given */
+        bool *set; /* when not NULL: set to true when the flag was given */
 };
 
 struct command {
-        const char *name;   /* "run", "container ls" */
-        const char *usage;  /* "[OPTIONS] IMAGE [COMMAND] [ARG...]" */
+        const char *name;  /* "run", "container ls" */
+        const char *usage; /* "[OPTIONS] IMAGE [COMMAND] [ARG...]" */
         const char *desc;
         int min_args, max_args; /* max -1: unbounded */
         bool stop_at_first_arg; /* flags end at the first positional (run, exec) */

@@ -79,8 +79,8 @@ static int start_daemon(struct api_cli *c, berth_error **err)
                 argv[n++] = (char *)"-H";
                 argv[n++] = (char *)c->host;
                 cleanup_free char *copy = flags ? xstrdup(flags) : NULL;
-                for (char *save = NULL, *t = copy ? strtok_r(copy, " \t", &save) : NULL; t && n < 62;
-                     t = strtok_r(NULL, " \t", &save))
+                for (char *save = NULL, *t = copy ? strtok_r(copy, " \t", &save) : NULL;
+                     t && n < 62; t = strtok_r(NULL, " \t", &save))
                         argv[n++] = t;
                 argv[n] = NULL;
                 execvp(berthd, argv);
@@ -94,11 +94,12 @@ static int start_daemon(struct api_cli *c, berth_error **err)
                 cleanup_error berth_error *e = NULL;
                 if (berth_client_ping(c->client, &e) == 0)
                         return 0;
-                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                struct timespec ts = {0, 10 * 1000 * 1000};
                 nanosleep(&ts, NULL);
         }
         return berth_fail(err, ETIMEDOUT,
-                          "started `%s` but it did not answer on %s within 30 s; see %s", berthd, c->host, log);
+                          "started `%s` but it did not answer on %s within 30 s; see %s", berthd,
+                          c->host, log);
 }
 
 struct berth_client *api_client(struct api_cli *c)
@@ -237,11 +238,11 @@ static const struct {
         int sig;
         const char *name;
 } proxied[] = {
-        { SIGHUP, "HUP" },   { SIGINT, "INT" },   { SIGQUIT, "QUIT" },   { SIGUSR1, "USR1" },
-        { SIGUSR2, "USR2" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" },   { SIGCONT, "CONT" },
-        { SIGTSTP, "TSTP" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },   { SIGXCPU, "XCPU" },
-        { SIGXFSZ, "XFSZ" }, { SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGIO, "IO" },
-        { SIGPWR, "PWR" },
+    {SIGHUP, "HUP"},   {SIGINT, "INT"},       {SIGQUIT, "QUIT"}, {SIGUSR1, "USR1"},
+    {SIGUSR2, "USR2"}, {SIGALRM, "ALRM"},     {SIGTERM, "TERM"}, {SIGCONT, "CONT"},
+    {SIGTSTP, "TSTP"}, {SIGTTIN, "TTIN"},     {SIGTTOU, "TTOU"}, {SIGXCPU, "XCPU"},
+    {SIGXFSZ, "XFSZ"}, {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGIO, "IO"},
+    {SIGPWR, "PWR"},
 };
 
 struct proxy_ctx {
@@ -260,7 +261,8 @@ static void *proxy_thread(void *arg)
                 for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++) {
                         if (proxied[i].sig != sig)
                                 continue;
-                        cleanup_free char *path = xasprintf("%s?signal=%s", p->kill_path, proxied[i].name);
+                        cleanup_free char *path =
+                            xasprintf("%s?signal=%s", p->kill_path, proxied[i].name);
                         cleanup_error berth_error *e = NULL;
                         /* a container that has just exited: nothing to tell */
                         (void)berth_client_call(p->client, "POST", path, NULL, NULL, &e);

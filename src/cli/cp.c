@@ -22,7 +22,7 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define GO_MODE_DIR (1U << 31)
+#define GO_MODE_DIR     (1U << 31)
 #define GO_MODE_SYMLINK (1U << 27)
 
 /* "name:path" -> container, path; NULL container for a local path. */
@@ -30,7 +30,8 @@ static void split_ref(const char *arg, char **ret_container, char **ret_path)
 {
         const char *colon = strchr(arg, ':');
         /* a local path may contain ':' after a '/' (./a:b) */
-        if (colon == NULL || arg[0] == '/' || arg[0] == '.' || (strchr(arg, '/') && strchr(arg, '/') < colon)) {
+        if (colon == NULL || arg[0] == '/' || arg[0] == '.' ||
+            (strchr(arg, '/') && strchr(arg, '/') < colon)) {
                 *ret_container = NULL;
                 *ret_path = xstrdup(arg);
                 return;
@@ -66,8 +67,8 @@ static ssize_t response_read_cb(void *ud, void *buf, size_t len, berth_error **e
 static int stat_header(struct berth_response *r, json_object **ret);
 
 /* GET /containers/{id}/archive?path=SRC with the stat of SRC. */
-static int archive_get(struct api_cli *c, const char *ctr, const char *src, struct berth_response **ret,
-                       json_object **ret_stat, berth_error **err)
+static int archive_get(struct api_cli *c, const char *ctr, const char *src,
+                       struct berth_response **ret, json_object **ret_stat, berth_error **err)
 {
         cleanup_response struct berth_response *r = NULL;
         cleanup_free char *n = berth_url_escape(ctr);
@@ -89,8 +90,8 @@ static char *follow_link(const char *src, json_object *st, char **ret_rebase)
 {
         const char *target = berth_json_str(st, "linkTarget");
         *ret_rebase = NULL;
-        if (st == NULL || !((uint64_t)berth_json_int(st, "mode", 0) & GO_MODE_SYMLINK) || target == NULL ||
-            *target == '\0')
+        if (st == NULL || !((uint64_t)berth_json_int(st, "mode", 0) & GO_MODE_SYMLINK) ||
+            target == NULL || *target == '\0')
                 return NULL;
         cleanup_free char *parent = dir_name(src);
         char *resolved = target[0] == '/' ? xstrdup(target) : xasprintf("%s/%s", parent, target);
@@ -106,7 +107,8 @@ static char *follow_link(const char *src, json_object *st, char **ret_rebase)
         return resolved;
 }
 
-static int cp_from(struct api_cli *c, const char *ctr, const char *src, const char *dst, bool follow)
+static int cp_from(struct api_cli *c, const char *ctr, const char *src, const char *dst,
+                   bool follow)
 {
         cleanup_error berth_error *err = NULL;
         cleanup_response struct berth_response *r = NULL;
@@ -141,7 +143,9 @@ static int cp_from(struct api_cli *c, const char *ctr, const char *src, const ch
                 cleanup_free char *parent = dir_name(dst);
                 struct stat pst;
                 if (stat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode)) {
-                        fprintf(stderr, "Error: invalid output path: directory \"%s\" does not exist\n", parent);
+                        fprintf(stderr,
+                                "Error: invalid output path: directory \"%s\" does not exist\n",
+                                parent);
                         return 1;
                 }
         }
@@ -158,7 +162,7 @@ static int cp_from(struct api_cli *c, const char *ctr, const char *src, const ch
         cleanup_free char *src_base = base_name(src);
         cleanup_free char *dst_base = base_name(dst);
         cleanup_free char *target_dir = dst_is_dir ? xstrdup(dst) : dir_name(dst);
-        struct cli_untar_opts uo = { .rebase_from = src_base };
+        struct cli_untar_opts uo = {.rebase_from = src_base};
         uo.rebase_to = dst_is_dir ? (rebase_name ? rebase_name : src_base) : dst_base;
         cleanup_close int dfd = open(target_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
@@ -177,8 +181,8 @@ static int cp_from(struct api_cli *c, const char *ctr, const char *src, const ch
 /* The tree at SRC as NAME into A. FOLLOW (-L): SRC itself is followed when
  * a symlink. Without KEEP_IDS (-a) the entries belong to root, which the
  * daemon keeps: docker's default of the container's root user. */
-static int add_tree(struct archive *a, const char *src, const char *name, bool follow, bool keep_ids,
-                    berth_error **err)
+static int add_tree(struct archive *a, const char *src, const char *name, bool follow,
+                    bool keep_ids, berth_error **err)
 {
         struct archive *disk = archive_read_disk_new();
         archive_read_disk_set_standard_lookup(disk);
@@ -211,7 +215,8 @@ static int add_tree(struct archive *a, const char *src, const char *name, bool f
                 const char *path = archive_entry_pathname(e);
                 const char *rel = strncmp(path, src, sl) == 0 ? path + sl : path;
                 cleanup_free char *nn = xasprintf("%s%s", name, rel);
-                cleanup_free char *srcpath = xstrdup(archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : path);
+                cleanup_free char *srcpath =
+                    xstrdup(archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) : path);
                 archive_entry_set_pathname(e, nn);
                 if (!keep_ids) {
                         archive_entry_set_uid(e, 0);
@@ -288,7 +293,10 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
         cleanup_free char *put_dir = NULL, *name = NULL;
         if (from_stdin) {
                 if (!exists || !is_dir) {
-                        fprintf(stderr, "Error response from daemon: destination \"%s:%s\" must be a directory\n", ctr, dst);
+                        fprintf(stderr,
+                                "Error response from daemon: destination \"%s:%s\" must be a "
+                                "directory\n",
+                                ctr, dst);
                         return 1;
                 }
                 put_dir = xstrdup(dst);
@@ -297,7 +305,10 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
                 name = base_name(src);
         } else {
                 if (dst[strlen(dst) - 1] == '/' && !exists) {
-                        fprintf(stderr, "Error response from daemon: destination \"%s:%s\" must be a directory\n", ctr, dst);
+                        fprintf(stderr,
+                                "Error response from daemon: destination \"%s:%s\" must be a "
+                                "directory\n",
+                                ctr, dst);
                         return 1;
                 }
                 put_dir = dir_name(dst);
@@ -325,9 +336,10 @@ static int cp_to(struct api_cli *c, const char *src, const char *ctr, const char
                 body_fd = fileno(tmp);
         }
         cleanup_free char *pd = berth_url_escape(put_dir);
-        cleanup_free char *pp = xasprintf("/containers/%s/archive?%snoOverwriteDirNonDir=true&path=%s", n,
-                                               keep_ids ? "copyUIDGID=true&" : "", pd);
-        struct berth_request req = { .body_fd = body_fd, .content_type = "text/plain" };
+        cleanup_free char *pp =
+            xasprintf("/containers/%s/archive?%snoOverwriteDirNonDir=true&path=%s", n,
+                      keep_ids ? "copyUIDGID=true&" : "", pd);
+        struct berth_request req = {.body_fd = body_fd, .content_type = "text/plain"};
         int k = berth_client_request(c->client, "PUT", pp, &req, &r, &err);
         if (tmp)
                 fclose(tmp);
@@ -340,13 +352,22 @@ int cmd_cp(struct api_cli *c, int argc, char **argv)
 {
         bool archive_mode = false, follow = false, quiet = false;
         const struct flag flags[] = {
-                { 'a', "archive", F_BOOL, &archive_mode, "Archive mode (copy all uid/gid information)", NULL },
-                { 'L', "follow-link", F_BOOL, &follow, "Always follow symbol link in SRC_PATH", NULL },
-                { 'q', "quiet", F_BOOL, &quiet, "Suppress progress output during copy", NULL },
+            {'a', "archive", F_BOOL, &archive_mode, "Archive mode (copy all uid/gid information)",
+             NULL},
+            {'L', "follow-link", F_BOOL, &follow, "Always follow symbol link in SRC_PATH", NULL},
+            {'q', "quiet", F_BOOL, &quiet, "Suppress progress output during copy", NULL},
         };
-        const struct command cmd = { "cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
-                                     "Copy files/folders between a container and the local filesystem", 2, 2, false,
-                                     "berth container cp, berth cp", flags, 3 };
+        const struct command cmd = {
+            "cp",
+            "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- "
+            "CONTAINER:DEST_PATH",
+            "Copy files/folders between a container and the local filesystem",
+            2,
+            2,
+            false,
+            "berth container cp, berth cp",
+            flags,
+            3};
         cleanup_free char **args = NULL;
         cleanup_free char *c1 = NULL, *p1 = NULL, *c2 = NULL, *p2 = NULL;
         int ex;

@@ -17,7 +17,8 @@
 
 /* POST/DELETE PATH_FMT for each container, printing its name on success
  * and each error as docker does; returns 1 when any failed. */
-static int each(struct api_cli *c, char **args, const char *method, const char *fmt, const char *query)
+static int each(struct api_cli *c, char **args, const char *method, const char *fmt,
+                const char *query)
 {
         int rc = 0;
         for (char **a = args; *a; a++) {
@@ -44,15 +45,20 @@ static int stop_or_restart(struct api_cli *c, int argc, char **argv, bool restar
         bool t_set = false;
         const char *sig = NULL;
         const struct flag flags[] = {
-                { 's', "signal", F_STRING, &sig, "Signal to send to the container", NULL },
-                { 't', "time", F_INT, &t, "Seconds to wait before killing the container", &t_set },
-                { 0, "timeout", F_INT, &t, "Seconds to wait before killing the container", &t_set },
+            {'s', "signal", F_STRING, &sig, "Signal to send to the container", NULL},
+            {'t', "time", F_INT, &t, "Seconds to wait before killing the container", &t_set},
+            {0, "timeout", F_INT, &t, "Seconds to wait before killing the container", &t_set},
         };
-        const struct command cmd = { restart ? "restart" : "stop", "[OPTIONS] CONTAINER [CONTAINER...]",
-                                     restart ? "Restart one or more containers" : "Stop one or more running containers",
-                                     1, -1, false,
-                                     restart ? "berth container restart, berth restart" : "berth container stop, berth stop",
-                                     flags, 3 };
+        const struct command cmd = {
+            restart ? "restart" : "stop",
+            "[OPTIONS] CONTAINER [CONTAINER...]",
+            restart ? "Restart one or more containers" : "Stop one or more running containers",
+            1,
+            -1,
+            false,
+            restart ? "berth container restart, berth restart" : "berth container stop, berth stop",
+            flags,
+            3};
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
@@ -61,7 +67,8 @@ static int stop_or_restart(struct api_cli *c, int argc, char **argv, bool restar
         if (t_set || sig) {
                 cleanup_free char *s = sig ? berth_url_escape(sig) : NULL;
                 cleanup_free char *tq = t_set ? xasprintf("t=%lld", (long long)t) : NULL;
-                q = xasprintf("?%s%s%s%s", s ? "signal=" : "", s ? s : "", s && tq ? "&" : "", tq ? tq : "");
+                q = xasprintf("?%s%s%s%s", s ? "signal=" : "", s ? s : "", s && tq ? "&" : "",
+                              tq ? tq : "");
         }
         return each(c, args, "POST", restart ? "/containers/%s/restart" : "/containers/%s/stop", q);
 }
@@ -80,10 +87,17 @@ int cmd_kill(struct api_cli *c, int argc, char **argv)
 {
         const char *sig = NULL;
         const struct flag flags[] = {
-                { 's', "signal", F_STRING, &sig, "Signal to send to the container", NULL },
+            {'s', "signal", F_STRING, &sig, "Signal to send to the container", NULL},
         };
-        const struct command cmd = { "kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
-                                     1, -1, false, "berth container kill, berth kill", flags, 1 };
+        const struct command cmd = {"kill",
+                                    "[OPTIONS] CONTAINER [CONTAINER...]",
+                                    "Kill one or more running containers",
+                                    1,
+                                    -1,
+                                    false,
+                                    "berth container kill, berth kill",
+                                    flags,
+                                    1};
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
@@ -100,35 +114,51 @@ int cmd_rm(struct api_cli *c, int argc, char **argv)
 {
         bool force = false, volumes = false, link = false;
         const struct flag flags[] = {
-                { 'f', "force", F_BOOL, &force, "Force the removal of a running container (uses SIGKILL)", NULL },
-                { 'l', "link", F_BOOL, &link, "Remove the specified link", NULL },
-                { 'v', "volumes", F_BOOL, &volumes, "Remove anonymous volumes associated with the container", NULL },
+            {'f', "force", F_BOOL, &force,
+             "Force the removal of a running container (uses SIGKILL)", NULL},
+            {'l', "link", F_BOOL, &link, "Remove the specified link", NULL},
+            {'v', "volumes", F_BOOL, &volumes,
+             "Remove anonymous volumes associated with the container", NULL},
         };
-        const struct command cmd = { "rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers",
-                                     1, -1, false, "berth container rm, berth container remove, berth rm", flags, 3 };
+        const struct command cmd = {"rm",
+                                    "[OPTIONS] CONTAINER [CONTAINER...]",
+                                    "Remove one or more containers",
+                                    1,
+                                    -1,
+                                    false,
+                                    "berth container rm, berth container remove, berth rm",
+                                    flags,
+                                    3};
         cleanup_free char **args = NULL;
         cleanup_free char *q = NULL;
         int ex;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
         if (force || volumes)
-                q = xasprintf("?%s%s%s", force ? "force=1" : "", force && volumes ? "&" : "", volumes ? "v=1" : "");
+                q = xasprintf("?%s%s%s", force ? "force=1" : "", force && volumes ? "&" : "",
+                              volumes ? "v=1" : "");
         return each(c, args, "DELETE", "/containers/%s", q);
 }
 
 static int pause_or_unpause(struct api_cli *c, int argc, char **argv, bool pause)
 {
-        const struct command cmd = { pause ? "pause" : "unpause", "CONTAINER [CONTAINER...]",
-                                     pause ? "Pause all processes within one or more containers"
-                                           : "Unpause all processes within one or more containers",
-                                     1, -1, false,
-                                     pause ? "berth container pause, berth pause" : "berth container unpause, berth unpause",
-                                     NULL, 0 };
+        const struct command cmd = {pause ? "pause" : "unpause",
+                                    "CONTAINER [CONTAINER...]",
+                                    pause ? "Pause all processes within one or more containers"
+                                          : "Unpause all processes within one or more containers",
+                                    1,
+                                    -1,
+                                    false,
+                                    pause ? "berth container pause, berth pause"
+                                          : "berth container unpause, berth unpause",
+                                    NULL,
+                                    0};
         cleanup_free char **args = NULL;
         int ex;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
                 return ex;
-        return each(c, args, "POST", pause ? "/containers/%s/pause" : "/containers/%s/unpause", NULL);
+        return each(c, args, "POST", pause ? "/containers/%s/pause" : "/containers/%s/unpause",
+                    NULL);
 }
 
 int cmd_pause(struct api_cli *c, int argc, char **argv)
@@ -143,8 +173,16 @@ int cmd_unpause(struct api_cli *c, int argc, char **argv)
 
 int cmd_wait(struct api_cli *c, int argc, char **argv)
 {
-        const struct command cmd = { "wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
-                                     1, -1, false, "berth container wait, berth wait", NULL, 0 };
+        const struct command cmd = {
+            "wait",
+            "CONTAINER [CONTAINER...]",
+            "Block until one or more containers stop, then print their exit codes",
+            1,
+            -1,
+            false,
+            "berth container wait, berth wait",
+            NULL,
+            0};
         cleanup_free char **args = NULL;
         int ex, rc = 0;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
@@ -166,8 +204,15 @@ int cmd_wait(struct api_cli *c, int argc, char **argv)
 
 int cmd_rename(struct api_cli *c, int argc, char **argv)
 {
-        const struct command cmd = { "rename", "CONTAINER NEW_NAME", "Rename a container", 2, 2, false,
-                                     "berth container rename, berth rename", NULL, 0 };
+        const struct command cmd = {"rename",
+                                    "CONTAINER NEW_NAME",
+                                    "Rename a container",
+                                    2,
+                                    2,
+                                    false,
+                                    "berth container rename, berth rename",
+                                    NULL,
+                                    0};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex;
@@ -183,8 +228,15 @@ int cmd_rename(struct api_cli *c, int argc, char **argv)
 
 int cmd_top(struct api_cli *c, int argc, char **argv)
 {
-        const struct command cmd = { "top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container",
-                                     1, -1, true, "berth container top, berth top", NULL, 0 };
+        const struct command cmd = {"top",
+                                    "CONTAINER [ps OPTIONS]",
+                                    "Display the running processes of a container",
+                                    1,
+                                    -1,
+                                    true,
+                                    "berth container top, berth top",
+                                    NULL,
+                                    0};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL;
@@ -213,7 +265,8 @@ int cmd_top(struct api_cli *c, int argc, char **argv)
         for (size_t r = 0; procs && r < json_object_array_length(procs); r++) {
                 json_object *row = json_object_array_get_idx(procs, r);
                 for (size_t i = 0; i < nt && i < json_object_array_length(row); i++) {
-                        size_t l = strlen(json_object_get_string(json_object_array_get_idx(row, i))) + 1;
+                        size_t l =
+                            strlen(json_object_get_string(json_object_array_get_idx(row, i))) + 1;
                         if (l > w[i])
                                 w[i] = l;
                 }
@@ -249,16 +302,19 @@ int download_to(struct api_cli *c, const char *path, const char *output, const c
         cleanup_close int fd = -1;
         cleanup_free char *tmp = NULL;
         if (output == NULL && isatty(STDOUT_FILENO)) {
-                fprintf(stderr, "Cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+                fprintf(stderr,
+                        "Cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
                 return 1;
         }
-        if (berth_client_request(c->client, "GET", path, NULL, &r, &err) < 0 || berth_response_check(r, &err) < 0)
+        if (berth_client_request(c->client, "GET", path, NULL, &r, &err) < 0 ||
+            berth_response_check(r, &err) < 0)
                 return api_fail(&err, 1);
         if (output != NULL) {
                 tmp = xasprintf("%s.berth-tmp", output);
                 fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0) {
-                        fprintf(stderr, "failed to %s: open %s: %s\n", what, output, strerror(errno));
+                        fprintf(stderr, "failed to %s: open %s: %s\n", what, output,
+                                strerror(errno));
                         return 1;
                 }
         }
@@ -291,10 +347,17 @@ int cmd_export(struct api_cli *c, int argc, char **argv)
 {
         const char *output = NULL;
         const struct flag flags[] = {
-                { 'o', "output", F_STRING, &output, "Write to a file, instead of STDOUT", NULL },
+            {'o', "output", F_STRING, &output, "Write to a file, instead of STDOUT", NULL},
         };
-        const struct command cmd = { "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
-                                     1, 1, false, "berth container export, berth export", flags, 1 };
+        const struct command cmd = {"export",
+                                    "[OPTIONS] CONTAINER",
+                                    "Export a container's filesystem as a tar archive",
+                                    1,
+                                    1,
+                                    false,
+                                    "berth container export, berth export",
+                                    flags,
+                                    1};
         cleanup_free char **args = NULL;
         int ex;
         if (api_begin(c, &cmd, argc, argv, &args, &ex) < 0)
@@ -309,10 +372,19 @@ int cmd_container_prune(struct api_cli *c, int argc, char **argv)
         bool force = false;
         char **filter = NULL;
         const struct flag flags[] = {
-                { 0, "filter", F_LIST, &filter, "Provide filter values (e.g. \"until=<timestamp>\")", NULL },
-                { 'f', "force", F_BOOL, &force, "Do not prompt for confirmation", NULL },
+            {0, "filter", F_LIST, &filter, "Provide filter values (e.g. \"until=<timestamp>\")",
+             NULL},
+            {'f', "force", F_BOOL, &force, "Do not prompt for confirmation", NULL},
         };
-        const struct command cmd = { "container prune", "[OPTIONS]", "Remove all stopped containers", 0, 0, false, NULL, flags, 2 };
+        const struct command cmd = {"container prune",
+                                    "[OPTIONS]",
+                                    "Remove all stopped containers",
+                                    0,
+                                    0,
+                                    false,
+                                    NULL,
+                                    flags,
+                                    2};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *o = NULL;

@@ -56,7 +56,8 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, char ***ret
                 for (size_t k = 0; k < n; k++) {
                         if ((opts[k].short_name && strlen(opts[k].short_name) == alen &&
                              strncmp(a, opts[k].short_name, alen) == 0) ||
-                            (strlen(opts[k].long_name) == alen && strncmp(a, opts[k].long_name, alen) == 0))
+                            (strlen(opts[k].long_name) == alen &&
+                             strncmp(a, opts[k].long_name, alen) == 0))
                                 o = &opts[k];
                 }
                 if (o == NULL) {
@@ -95,7 +96,7 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, char ***ret
 
 char *cli_human_size(int64_t bytes)
 {
-        static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+        static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
         double v = (double)bytes;
         size_t u = 0;
         while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
@@ -223,8 +224,9 @@ char *cli_template(const char *tmpl, json_object *data)
                                 e++;
                         json_object *v = lookup(data, e);
                         if (json)
-                                fputs(v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                                                   JSON_C_TO_STRING_NOSLASHESCAPE)
+                                fputs(v ? json_object_to_json_string_ext(
+                                              v, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE)
                                         : "null",
                                       f);
                         else
@@ -256,10 +258,10 @@ void cli_table_row(struct cli_table *t, const char *row)
 
 void cli_table_print(struct cli_table *t)
 {
-        size_t widths[32] = { 0 };
+        size_t widths[32] = {0};
         for (size_t i = 0; i < t->n; i++) {
                 size_t col = 0, w = 0;
-                for (const char *p = t->rows[i]; ; p++) {
+                for (const char *p = t->rows[i];; p++) {
                         if (*p == '\t' || *p == '\0') {
                                 if (*p == '\t' && col < 32 && w + 3 > widths[col])
                                         widths[col] = w + 3 < 10 ? 10 : w + 3;

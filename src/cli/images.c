@@ -34,7 +34,8 @@ static json_object *row_json(const struct berth_image *img, const char *repo, co
         cleanup_free char *since = cli_human_since(img->created_unix);
         cleanup_free char *size = cli_human_size(img->size);
         json_object_object_add(o, "Containers", json_object_new_string("N/A"));
-        json_object_object_add(o, "CreatedAt", json_object_new_string(img->created ? img->created : ""));
+        json_object_object_add(o, "CreatedAt",
+                               json_object_new_string(img->created ? img->created : ""));
         json_object_object_add(o, "CreatedSince", json_object_new_string(since));
         json_object_object_add(o, "Digest", json_object_new_string(digest));
         json_object_object_add(o, "ID", json_object_new_string(id));
@@ -52,11 +53,11 @@ int cmd_images(struct cli *c, int argc, char **argv)
         bool quiet = false, all = false, no_trunc = false, digests = false;
         const char *format = NULL;
         struct cli_opt opts[] = {
-                { "-q", "--quiet", false, NULL, NULL, &quiet },
-                { "-a", "--all", false, NULL, NULL, &all },
-                { NULL, "--no-trunc", false, NULL, NULL, &no_trunc },
-                { NULL, "--digests", false, NULL, NULL, &digests },
-                { NULL, "--format", true, &format, NULL, NULL },
+            {"-q", "--quiet", false, NULL, NULL, &quiet},
+            {"-a", "--all", false, NULL, NULL, &all},
+            {NULL, "--no-trunc", false, NULL, NULL, &no_trunc},
+            {NULL, "--digests", false, NULL, NULL, &digests},
+            {NULL, "--format", true, &format, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -71,8 +72,9 @@ int cmd_images(struct cli *c, int argc, char **argv)
         if (berth_image_list(s, &imgs, &n, &err) < 0)
                 return cli_error(&err);
         bool table = format == NULL || berth_str_has_prefix(format, "table");
-        const char *tmpl = format == NULL ? "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                                          : format + (berth_str_has_prefix(format, "table") ? 5 : 0);
+        const char *tmpl = format == NULL
+                               ? "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                               : format + (berth_str_has_prefix(format, "table") ? 5 : 0);
         while (*tmpl == ' ')
                 tmpl++;
         struct cli_table *t = table ? cli_table_new() : NULL;
@@ -80,11 +82,17 @@ int cmd_images(struct cli *c, int argc, char **argv)
         if (table && !quiet) {
                 cleanup_json json_object *hdr = json_object_new_object();
                 static const char *const cols[][2] = {
-                        { "Repository", "REPOSITORY" }, { "Tag", "TAG" }, { "ID", "IMAGE ID" },
-                        { "CreatedSince", "CREATED" }, { "CreatedAt", "CREATED AT" }, { "Size", "SIZE" },
-                        { "Digest", "DIGEST" }, { "VirtualSize", "VIRTUAL SIZE" },
-                        { "SharedSize", "SHARED SIZE" }, { "UniqueSize", "UNIQUE SIZE" },
-                        { "Containers", "CONTAINERS" },
+                    {"Repository", "REPOSITORY"},
+                    {"Tag", "TAG"},
+                    {"ID", "IMAGE ID"},
+                    {"CreatedSince", "CREATED"},
+                    {"CreatedAt", "CREATED AT"},
+                    {"Size", "SIZE"},
+                    {"Digest", "DIGEST"},
+                    {"VirtualSize", "VIRTUAL SIZE"},
+                    {"SharedSize", "SHARED SIZE"},
+                    {"UniqueSize", "UNIQUE SIZE"},
+                    {"Containers", "CONTAINERS"},
                 };
                 for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
                         json_object_object_add(hdr, cols[i][0], json_object_new_string(cols[i][1]));
@@ -114,8 +122,10 @@ int cmd_images(struct cli *c, int argc, char **argv)
                                 cleanup_ref struct berth_ref *have = NULL;
                                 (void)berth_ref_parse(img->repo_tags[k], &have, NULL);
                                 wname = berth_ref_name(want);
-                                cleanup_free char *hname = have ? berth_ref_name(have) : xstrdup("");
-                                if (strcmp(wname, hname) != 0 || (want->tag && strcmp(want->tag, tag) != 0))
+                                cleanup_free char *hname =
+                                    have ? berth_ref_name(have) : xstrdup("");
+                                if (strcmp(wname, hname) != 0 ||
+                                    (want->tag && strcmp(want->tag, tag) != 0))
                                         continue;
                         }
                         if (quiet) {
@@ -129,7 +139,8 @@ int cmd_images(struct cli *c, int argc, char **argv)
                                 }
                                 continue;
                         }
-                        cleanup_json json_object *row = row_json(img, repo, tag, "<none>", no_trunc);
+                        cleanup_json json_object *row =
+                            row_json(img, repo, tag, "<none>", no_trunc);
                         cleanup_free char *line = cli_template(tmpl, row);
                         if (t)
                                 cli_table_row(t, line);
@@ -165,15 +176,21 @@ static json_object *inspect_json(struct berth_image_store *s, const struct berth
                 json_object_array_add(digests, json_object_new_string(*d));
         json_object_object_add(o, "RepoDigests", digests);
         json_object_object_add(o, "Parent", json_object_new_string(""));
-        json_object_object_add(o, "Comment", json_object_new_string(berth_json_str(cfg, "comment") ?: ""));
-        json_object_object_add(o, "Created", json_object_new_string(img->created ? img->created : ""));
-        json_object_object_add(o, "DockerVersion", json_object_new_string(berth_json_str(cfg, "docker_version") ?: ""));
-        json_object_object_add(o, "Author", json_object_new_string(berth_json_str(cfg, "author") ?: ""));
+        json_object_object_add(o, "Comment",
+                               json_object_new_string(berth_json_str(cfg, "comment") ?: ""));
+        json_object_object_add(o, "Created",
+                               json_object_new_string(img->created ? img->created : ""));
+        json_object_object_add(o, "DockerVersion",
+                               json_object_new_string(berth_json_str(cfg, "docker_version") ?: ""));
+        json_object_object_add(o, "Author",
+                               json_object_new_string(berth_json_str(cfg, "author") ?: ""));
         json_object *config = berth_json_get(cfg, "config");
         json_object_object_add(o, "Config", config ? json_object_get(config) : NULL);
-        json_object_object_add(o, "Architecture", json_object_new_string(berth_json_str(cfg, "architecture") ?: ""));
+        json_object_object_add(o, "Architecture",
+                               json_object_new_string(berth_json_str(cfg, "architecture") ?: ""));
         if (berth_json_str(cfg, "variant"))
-                json_object_object_add(o, "Variant", json_object_new_string(berth_json_str(cfg, "variant")));
+                json_object_object_add(o, "Variant",
+                                       json_object_new_string(berth_json_str(cfg, "variant")));
         json_object_object_add(o, "Os", json_object_new_string(berth_json_str(cfg, "os") ?: ""));
         json_object_object_add(o, "Size", json_object_new_int64(img->size));
         json_object *gd = json_object_new_object();
@@ -202,7 +219,9 @@ static json_object *inspect_json(struct berth_image_store *s, const struct berth
         json_object_object_add(o, "Descriptor", NULL);
         json_object_object_del(o, "Descriptor");
         json_object *desc = json_object_new_object();
-        json_object_object_add(desc, "mediaType", json_object_new_string(img->manifest_media_type ? img->manifest_media_type : ""));
+        json_object_object_add(
+            desc, "mediaType",
+            json_object_new_string(img->manifest_media_type ? img->manifest_media_type : ""));
         json_object_object_add(desc, "digest", json_object_new_string(img->manifest_digest));
         json_object_object_add(o, "Descriptor", desc);
         return o;
@@ -211,7 +230,7 @@ static json_object *inspect_json(struct berth_image_store *s, const struct berth
 int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
         const char *format = NULL;
-        struct cli_opt opts[] = { { "-f", "--format", true, &format, NULL, NULL } };
+        struct cli_opt opts[] = {{"-f", "--format", true, &format, NULL, NULL}};
         cleanup_free char **pos = NULL;
         cleanup_json json_object *arr = json_object_new_array();
         struct berth_image_store *s;
@@ -225,7 +244,8 @@ int cmd_image_inspect(struct cli *c, int argc, char **argv)
                 cleanup_error berth_error *err = NULL;
                 cleanup_image struct berth_image *img = NULL;
                 json_object *o;
-                if (berth_image_get(s, pos[i], &img, &err) < 0 || (o = inspect_json(s, img, &err)) == NULL) {
+                if (berth_image_get(s, pos[i], &img, &err) < 0 ||
+                    (o = inspect_json(s, img, &err)) == NULL) {
                         rc = cli_error(&err);
                         continue;
                 }
@@ -238,9 +258,9 @@ int cmd_image_inspect(struct cli *c, int argc, char **argv)
                 }
         }
         if (!format)
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                                           JSON_C_TO_STRING_SPACED |
-                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n", json_object_to_json_string_ext(
+                                   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                            JSON_C_TO_STRING_NOSLASHESCAPE));
         return rc;
 }
 
@@ -249,10 +269,10 @@ int cmd_history(struct cli *c, int argc, char **argv)
         bool no_trunc = false, quiet = false, human = true;
         const char *format = NULL;
         struct cli_opt opts[] = {
-                { NULL, "--no-trunc", false, NULL, NULL, &no_trunc },
-                { "-q", "--quiet", false, NULL, NULL, &quiet },
-                { "-H", "--human", false, NULL, NULL, &human },
-                { NULL, "--format", true, &format, NULL, NULL },
+            {NULL, "--no-trunc", false, NULL, NULL, &no_trunc},
+            {"-q", "--quiet", false, NULL, NULL, &quiet},
+            {"-H", "--human", false, NULL, NULL, &human},
+            {NULL, "--format", true, &format, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -285,14 +305,17 @@ int cmd_history(struct cli *c, int argc, char **argv)
                 cli_table_row(t, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT");
         for (size_t i = nh; i-- > 0;) {
                 json_object *h = json_object_array_get_idx(hist, i);
-                cleanup_free char *id = i == nh - 1 ? short_id(img->id, no_trunc) : xstrdup("<missing>");
+                cleanup_free char *id =
+                    i == nh - 1 ? short_id(img->id, no_trunc) : xstrdup("<missing>");
                 if (quiet) {
                         printf("%s\n", id);
                         continue;
                 }
-                struct tm tm = { 0 };
+                struct tm tm = {0};
                 const char *created = berth_json_str(h, "created");
-                int64_t ct = created && strptime(created, "%Y-%m-%dT%H:%M:%S", &tm) ? (int64_t)timegm(&tm) : 0;
+                int64_t ct = created && strptime(created, "%Y-%m-%dT%H:%M:%S", &tm)
+                                 ? (int64_t)timegm(&tm)
+                                 : 0;
                 cleanup_free char *since = cli_human_since(ct);
                 cleanup_free char *by = xstrdup(berth_json_str(h, "created_by") ?: "");
                 for (char *p = by; *p; p++)
@@ -333,8 +356,8 @@ int cmd_rmi(struct cli *c, int argc, char **argv)
 {
         bool force = false, no_prune = false;
         struct cli_opt opts[] = {
-                { "-f", "--force", false, NULL, NULL, &force },
-                { NULL, "--no-prune", false, NULL, NULL, &no_prune },
+            {"-f", "--force", false, NULL, NULL, &force},
+            {NULL, "--no-prune", false, NULL, NULL, &no_prune},
         };
         cleanup_free char **pos = NULL;
         struct berth_image_store *s;

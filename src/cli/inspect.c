@@ -104,17 +104,27 @@ void json_print_indent(FILE *f, json_object *o, int depth)
 
 enum kind { K_ANY, K_CONTAINER, K_IMAGE };
 
-static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, const char *name, const char *desc)
+static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, const char *name,
+                      const char *desc)
 {
         const char *format = NULL, *type = NULL;
         bool size = false;
         const struct flag flags[] = {
-                { 'f', "format", F_STRING, &format, "Format output using a custom template", NULL },
-                { 's', "size", F_BOOL, &size, "Display total file sizes if the type is container", NULL },
-                { 0, "type", F_STRING, &type, "Only inspect objects of the given type", NULL },
+            {'f', "format", F_STRING, &format, "Format output using a custom template", NULL},
+            {'s', "size", F_BOOL, &size, "Display total file sizes if the type is container", NULL},
+            {0, "type", F_STRING, &type, "Only inspect objects of the given type", NULL},
         };
-        const struct command cmd = { name, "[OPTIONS] NAME|ID [NAME|ID...]", desc, 1, -1, false, NULL, flags,
-                                     kind == K_ANY ? 3 : kind == K_CONTAINER ? 2 : 1 };
+        const struct command cmd = {name,
+                                    "[OPTIONS] NAME|ID [NAME|ID...]",
+                                    desc,
+                                    1,
+                                    -1,
+                                    false,
+                                    NULL,
+                                    flags,
+                                    kind == K_ANY         ? 3
+                                    : kind == K_CONTAINER ? 2
+                                                          : 1};
         cleanup_free char **args = NULL;
         cleanup_tmpl struct cli_tmpl *t = NULL;
         cleanup_json json_object *found = json_object_new_array();
@@ -149,10 +159,12 @@ static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, 
                 cleanup_error berth_error *err = NULL;
                 int r = -1;
                 if (kind != K_IMAGE) {
-                        cleanup_free char *p = xasprintf("/containers/%s/json%s", n, size ? "?size=1" : "");
+                        cleanup_free char *p =
+                            xasprintf("/containers/%s/json%s", n, size ? "?size=1" : "");
                         r = berth_client_call(c->client, "GET", p, NULL, &o, &err);
                 }
-                if (r < 0 && kind != K_CONTAINER && (kind == K_IMAGE || berth_error_status(err) == ENOENT)) {
+                if (r < 0 && kind != K_CONTAINER &&
+                    (kind == K_IMAGE || berth_error_status(err) == ENOENT)) {
                         berth_error_freep(&err);
                         cleanup_free char *p = xasprintf("/images/%s/json", *a);
                         r = berth_client_call(c->client, "GET", p, NULL, &o, &err);
@@ -176,7 +188,8 @@ static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, 
         if (t != NULL) {
                 for (size_t i = 0; i < json_object_array_length(found); i++) {
                         cleanup_error berth_error *err = NULL;
-                        if (cli_tmpl_exec(t, json_object_array_get_idx(found, i), stdout, &err) < 0) {
+                        if (cli_tmpl_exec(t, json_object_array_get_idx(found, i), stdout, &err) <
+                            0) {
                                 fprintf(stderr, "%s\n", err->msg);
                                 return 1;
                         }
@@ -184,8 +197,10 @@ static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, 
                 }
         } else if (format != NULL) { /* --format json: one compact line each */
                 for (size_t i = 0; i < json_object_array_length(found); i++)
-                        printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(found, i),
-                                                                      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        printf("%s\n",
+                               json_object_to_json_string_ext(json_object_array_get_idx(found, i),
+                                                              JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {
                 json_print_indent(stdout, found, 0);
                 fputc('\n', stdout);
@@ -195,15 +210,18 @@ static int do_inspect(struct api_cli *c, int argc, char **argv, enum kind kind, 
 
 int cmd_inspect(struct api_cli *c, int argc, char **argv)
 {
-        return do_inspect(c, argc, argv, K_ANY, "inspect", "Return low-level information on Docker objects");
+        return do_inspect(c, argc, argv, K_ANY, "inspect",
+                          "Return low-level information on Docker objects");
 }
 
 int cmd_container_inspect(struct api_cli *c, int argc, char **argv)
 {
-        return do_inspect(c, argc, argv, K_CONTAINER, "container inspect", "Display detailed information on one or more containers");
+        return do_inspect(c, argc, argv, K_CONTAINER, "container inspect",
+                          "Display detailed information on one or more containers");
 }
 
 int cmd_image_inspect_api(struct api_cli *c, int argc, char **argv)
 {
-        return do_inspect(c, argc, argv, K_IMAGE, "image inspect", "Display detailed information on one or more images");
+        return do_inspect(c, argc, argv, K_IMAGE, "image inspect",
+                          "Display detailed information on one or more images");
 }

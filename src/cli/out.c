@@ -38,13 +38,13 @@ static char *fmt_units(double bytes, double base, const char *const units[7], in
 
 char *fmt_size(double bytes)
 {
-        static const char *const units[7] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+        static const char *const units[7] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
         return fmt_units(bytes, 1000.0, units, 3);
 }
 
 char *fmt_bytes_binary(double bytes)
 {
-        static const char *const units[7] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        static const char *const units[7] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
         return fmt_units(bytes, 1024.0, units, 4);
 }
 
@@ -76,7 +76,7 @@ char *fmt_duration(int64_t seconds)
 
 int64_t parse_time(const char *s)
 {
-        struct tm tm = { 0 };
+        struct tm tm = {0};
         if (s == NULL)
                 return 0;
         const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -146,7 +146,7 @@ char *parse_since(const char *v, berth_error **err)
         if (strchr(v, 'T') != NULL || strchr(v, '-') != NULL) {
                 int64_t t = parse_time(v);
                 if (t == 0) {
-                        struct tm tm = { 0 };
+                        struct tm tm = {0};
                         const char *rest = strptime(v, "%Y-%m-%d", &tm);
                         if (rest == NULL || *rest != '\0') {
                                 berth_fail(err, EINVAL, "invalid value for \"since\": `%s`", v);
@@ -159,7 +159,8 @@ char *parse_since(const char *v, berth_error **err)
         char *end;
         (void)strtod(v, &end);
         if (*end != '\0' || end == v) {
-                berth_fail(err, EINVAL, "invalid value `%s`: use a duration (10m), RFC 3339 or unix seconds", v);
+                berth_fail(err, EINVAL,
+                           "invalid value `%s`: use a duration (10m), RFC 3339 or unix seconds", v);
                 return NULL;
         }
         return xstrdup(v);
@@ -227,11 +228,12 @@ static size_t utf8_width(const char *s, size_t n)
  * column's width is taken over the lines that have a cell there. */
 void tabw_flush(struct tabw *t, FILE *out)
 {
-        size_t widths[64] = { 0 };
+        size_t widths[64] = {0};
         for (size_t i = 0; i < t->n; i++) {
                 size_t col = 0;
                 const char *cell = t->lines[i];
-                for (const char *tab; (tab = strchr(cell, '\t')) != NULL && col < 64; cell = tab + 1, col++) {
+                for (const char *tab; (tab = strchr(cell, '\t')) != NULL && col < 64;
+                     cell = tab + 1, col++) {
                         size_t w = utf8_width(cell, (size_t)(tab - cell)) + 3;
                         if (w < 10)
                                 w = 10;
@@ -363,7 +365,7 @@ char *trunc_str(const char *s, size_t n)
 
 bool confirm(const char *warning)
 {
-        char line[16] = { 0 };
+        char line[16] = {0};
         printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
         fflush(stdout);
         return fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');

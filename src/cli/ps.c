@@ -26,7 +26,8 @@ char *filters_query(char *const *filters)
                 }
                 json_object_object_add(m, eq ? eq + 1 : "", json_object_new_boolean(true));
         }
-        return berth_url_escape(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        return berth_url_escape(json_object_to_json_string_ext(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* Go's time.Time.String() of a unix time, in local time. */
@@ -44,7 +45,8 @@ char *fmt_created_at(int64_t t)
 static char *go_quote(const char *s)
 {
         json_object *j = json_object_new_string(s);
-        char *q = xstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        char *q = xstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
         return q;
 }
@@ -57,14 +59,16 @@ static char *ports_string(json_object *ports)
         for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
                 json_object *p = json_object_array_get_idx(ports, i);
                 const char *ip = berth_json_str(p, "IP");
-                int64_t pub = berth_json_int(p, "PublicPort", 0), priv = berth_json_int(p, "PrivatePort", 0);
+                int64_t pub = berth_json_int(p, "PublicPort", 0),
+                        priv = berth_json_int(p, "PrivatePort", 0);
                 const char *type = berth_json_str(p, "Type");
                 if (i)
                         fputs(", ", f);
                 if (pub) {
                         bool v6 = ip && strchr(ip, ':');
-                        fprintf(f, "%s%s%s:%lld->%lld/%s", v6 ? "[" : "", ip ? ip : "", v6 ? "]" : "", (long long)pub,
-                                (long long)priv, type ? type : "tcp");
+                        fprintf(f, "%s%s%s:%lld->%lld/%s", v6 ? "[" : "", ip ? ip : "",
+                                v6 ? "]" : "", (long long)pub, (long long)priv,
+                                type ? type : "tcp");
                 } else {
                         fprintf(f, "%lld/%s", (long long)priv, type ? type : "tcp");
                 }
@@ -111,7 +115,8 @@ static json_object *ps_row(json_object *c, bool no_trunc)
         }
         fclose(f);
         const char *cmd = berth_json_str(c, "Command");
-        cleanup_free char *cmd_t = no_trunc ? xstrdup(cmd ? cmd : "") : trunc_str(cmd ? cmd : "", 20);
+        cleanup_free char *cmd_t =
+            no_trunc ? xstrdup(cmd ? cmd : "") : trunc_str(cmd ? cmd : "", 20);
         cleanup_free char *cmd_q = go_quote(cmd_t);
         cleanup_free char *ago = fmt_duration((int64_t)time(NULL) - created);
         cleanup_free char *running_for = xasprintf("%s ago", ago);
@@ -134,8 +139,12 @@ static json_object *ps_row(json_object *c, bool no_trunc)
         json_object_object_add(row, "CreatedAt", json_object_new_string(created_at));
         json_object_object_add(row, "RunningFor", json_object_new_string(running_for));
         json_object_object_add(row, "Ports", json_object_new_string(ports));
-        json_object_object_add(row, "State", json_object_new_string(berth_json_str(c, "State") ? berth_json_str(c, "State") : ""));
-        json_object_object_add(row, "Status", json_object_new_string(berth_json_str(c, "Status") ? berth_json_str(c, "Status") : ""));
+        json_object_object_add(
+            row, "State",
+            json_object_new_string(berth_json_str(c, "State") ? berth_json_str(c, "State") : ""));
+        json_object_object_add(
+            row, "Status",
+            json_object_new_string(berth_json_str(c, "Status") ? berth_json_str(c, "Status") : ""));
         json_object_object_add(row, "Size", json_object_new_string(size));
         json_object_object_add(row, "Names", json_object_new_string(ns));
         json_object_object_add(row, "Labels", json_object_new_string(labels));
@@ -147,10 +156,11 @@ static json_object *ps_row(json_object *c, bool no_trunc)
 }
 
 static const char *const ps_headers[] = {
-        "ID", "CONTAINER ID", "Image", "IMAGE", "Command", "COMMAND", "CreatedAt", "CREATED AT",
-        "RunningFor", "CREATED", "Ports", "PORTS", "State", "STATE", "Status", "STATUS", "Size", "SIZE",
-        "Names", "NAMES", "Labels", "LABELS", "Mounts", "MOUNTS", "Networks", "NETWORKS",
-        "LocalVolumes", "LOCAL VOLUMES", NULL, NULL,
+    "ID",        "CONTAINER ID", "Image",        "IMAGE",         "Command", "COMMAND",
+    "CreatedAt", "CREATED AT",   "RunningFor",   "CREATED",       "Ports",   "PORTS",
+    "State",     "STATE",        "Status",       "STATUS",        "Size",    "SIZE",
+    "Names",     "NAMES",        "Labels",       "LABELS",        "Mounts",  "MOUNTS",
+    "Networks",  "NETWORKS",     "LocalVolumes", "LOCAL VOLUMES", NULL,      NULL,
 };
 
 int cmd_ps(struct api_cli *c, int argc, char **argv)
@@ -160,17 +170,27 @@ int cmd_ps(struct api_cli *c, int argc, char **argv)
         const char *format = NULL;
         char **filter = NULL;
         const struct flag flags[] = {
-                { 'a', "all", F_BOOL, &all, "Show all containers (default shows just running)", NULL },
-                { 'f', "filter", F_LIST, &filter, "Filter output based on conditions provided", NULL },
-                { 0, "format", F_STRING, &format, "Format output using a custom template", NULL },
-                { 'n', "last", F_INT, &last, "Show n last created containers (includes all states) (default -1)", NULL },
-                { 'l', "latest", F_BOOL, &latest, "Show the latest created container (includes all states)", NULL },
-                { 0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL },
-                { 'q', "quiet", F_BOOL, &quiet, "Only display container IDs", NULL },
-                { 's', "size", F_BOOL, &size, "Display total file sizes", NULL },
+            {'a', "all", F_BOOL, &all, "Show all containers (default shows just running)", NULL},
+            {'f', "filter", F_LIST, &filter, "Filter output based on conditions provided", NULL},
+            {0, "format", F_STRING, &format, "Format output using a custom template", NULL},
+            {'n', "last", F_INT, &last,
+             "Show n last created containers (includes all states) (default -1)", NULL},
+            {'l', "latest", F_BOOL, &latest,
+             "Show the latest created container (includes all states)", NULL},
+            {0, "no-trunc", F_BOOL, &no_trunc, "Don't truncate output", NULL},
+            {'q', "quiet", F_BOOL, &quiet, "Only display container IDs", NULL},
+            {'s', "size", F_BOOL, &size, "Display total file sizes", NULL},
         };
-        const struct command cmd = { "ps", "[OPTIONS]", "List containers", 0, 0, false,
-                                     "berth container ls, berth container list, berth container ps, berth ps", flags, 8 };
+        const struct command cmd = {
+            "ps",
+            "[OPTIONS]",
+            "List containers",
+            0,
+            0,
+            false,
+            "berth container ls, berth container list, berth container ps, berth ps",
+            flags,
+            8};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *list = NULL, *rows = NULL;
@@ -210,7 +230,11 @@ int cmd_ps(struct api_cli *c, int argc, char **argv)
         rows = json_object_new_array();
         for (size_t i = 0; list && i < json_object_array_length(list); i++)
                 json_object_array_add(rows, ps_row(json_object_array_get_idx(list, i), no_trunc));
-        const char *def = size ? "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}\\t{{.Size}}"
-                               : "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}";
+        const char *def = size ? "table "
+                                 "{{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{."
+                                 "Status}}\\t{{.Ports}}\\t{{.Names}}\\t{{.Size}}"
+                               : "table "
+                                 "{{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{."
+                                 "Status}}\\t{{.Ports}}\\t{{.Names}}";
         return render_rows(format, def, rows, ps_headers, quiet && format == NULL);
 }

@@ -19,81 +19,217 @@
 struct copts {
         bool detach, interactive, tty, rm, read_only, privileged, init, no_healthcheck, sig_proxy;
         bool oom_kill_disable;
-        const char *name, *user, *workdir, *entrypoint, *memory, *memory_swap, *memory_reservation, *cpus,
-                *cpuset_cpus, *cpuset_mems, *hostname, *stop_signal, *restart, *health_cmd, *health_interval,
-                *health_timeout, *health_start_period, *health_start_interval, *network, *log_driver,
-                *detach_keys, *shm_size, *platform, *pull, *domainname, *ipc, *pid, *uts, *cgroupns;
-        int64_t cpu_shares, pids_limit, stop_timeout, health_retries, cpu_period, cpu_quota, oom_score_adj;
+        const char *name, *user, *workdir, *entrypoint, *memory, *memory_swap, *memory_reservation,
+            *cpus, *cpuset_cpus, *cpuset_mems, *hostname, *stop_signal, *restart, *health_cmd,
+            *health_interval, *health_timeout, *health_start_period, *health_start_interval,
+            *network, *log_driver, *detach_keys, *shm_size, *platform, *pull, *domainname, *ipc,
+            *pid, *uts, *cgroupns;
+        int64_t cpu_shares, pids_limit, stop_timeout, health_retries, cpu_period, cpu_quota,
+            oom_score_adj;
         bool entrypoint_set, stop_timeout_set, pids_limit_set, health_retries_set, sig_proxy_set;
-        char **env, **env_file, **volume, **tmpfs, **cap_add, **cap_drop, **security_opt, **group_add,
-                **ulimit, **label, **publish, **expose, **attach, **log_opt, **dns, **add_host, **device,
-                **sysctl, **mount;
+        char **env, **env_file, **volume, **tmpfs, **cap_add, **cap_drop, **security_opt,
+            **group_add, **ulimit, **label, **publish, **expose, **attach, **log_opt, **dns,
+            **add_host, **device, **sysctl, **mount;
 };
 
-#define COMMON_FLAGS(o)                                                                                     \
-        { 0, "add-host", F_LIST, &(o).add_host, "Add a custom host-to-IP mapping (host:ip)", NULL },        \
-        { 'a', "attach", F_LIST, &(o).attach, "Attach to STDIN, STDOUT or STDERR", NULL },                  \
-        { 0, "cap-add", F_LIST, &(o).cap_add, "Add Linux capabilities", NULL },                             \
-        { 0, "cap-drop", F_LIST, &(o).cap_drop, "Drop Linux capabilities", NULL },                          \
-        { 0, "cgroupns", F_STRING, &(o).cgroupns, "Cgroup namespace to use (host|private)", NULL },         \
-        { 0, "cpu-period", F_INT, &(o).cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period", NULL }, \
-        { 0, "cpu-quota", F_INT, &(o).cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota", NULL }, \
-        { 'c', "cpu-shares", F_INT, &(o).cpu_shares, "CPU shares (relative weight)", NULL },                \
-        { 0, "cpus", F_STRING, &(o).cpus, "Number of CPUs", NULL },                                         \
-        { 0, "cpuset-cpus", F_STRING, &(o).cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)", NULL }, \
-        { 0, "cpuset-mems", F_STRING, &(o).cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)", NULL }, \
-        { 0, "device", F_LIST, &(o).device, "Add a host device to the container", NULL },                   \
-        { 0, "dns", F_LIST, &(o).dns, "Set custom DNS servers", NULL },                                     \
-        { 0, "domainname", F_STRING, &(o).domainname, "Container NIS domain name", NULL },                  \
-        { 0, "entrypoint", F_STRING, &(o).entrypoint, "Overwrite the default ENTRYPOINT of the image", &(o).entrypoint_set }, \
-        { 'e', "env", F_LIST, &(o).env, "Set environment variables", NULL },                                \
-        { 0, "env-file", F_LIST, &(o).env_file, "Read in a file of environment variables", NULL },          \
-        { 0, "expose", F_LIST, &(o).expose, "Expose a port or a range of ports", NULL },                    \
-        { 0, "group-add", F_LIST, &(o).group_add, "Add additional groups to join", NULL },                  \
-        { 0, "health-cmd", F_STRING, &(o).health_cmd, "Command to run to check health", NULL },             \
-        { 0, "health-interval", F_STRING, &(o).health_interval, "Time between running the check (ms|s|m|h) (default 0s)", NULL }, \
-        { 0, "health-retries", F_INT, &(o).health_retries, "Consecutive failures needed to report unhealthy", &(o).health_retries_set }, \
-        { 0, "health-start-interval", F_STRING, &(o).health_start_interval, "Time between running the check during the start period (ms|s|m|h) (default 0s)", NULL }, \
-        { 0, "health-start-period", F_STRING, &(o).health_start_period, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", NULL }, \
-        { 0, "health-timeout", F_STRING, &(o).health_timeout, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", NULL }, \
-        { 'h', "hostname", F_STRING, &(o).hostname, "Container host name", NULL },                          \
-        { 0, "init", F_BOOL, &(o).init, "Run an init inside the container that forwards signals and reaps processes", NULL }, \
-        { 'i', "interactive", F_BOOL, &(o).interactive, "Keep STDIN open even if not attached", NULL },     \
-        { 0, "ipc", F_STRING, &(o).ipc, "IPC mode to use", NULL },                                          \
-        { 'l', "label", F_LIST, &(o).label, "Set meta data on a container", NULL },                         \
-        { 0, "log-driver", F_STRING, &(o).log_driver, "Logging driver for the container", NULL },           \
-        { 0, "log-opt", F_LIST, &(o).log_opt, "Log driver options", NULL },                                 \
-        { 'm', "memory", F_STRING, &(o).memory, "Memory limit", NULL },                                     \
-        { 0, "memory-reservation", F_STRING, &(o).memory_reservation, "Memory soft limit", NULL },          \
-        { 0, "memory-swap", F_STRING, &(o).memory_swap, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", NULL }, \
-        { 0, "mount", F_LIST, &(o).mount, "Attach a filesystem mount to the container", NULL },             \
-        { 0, "name", F_STRING, &(o).name, "Assign a name to the container", NULL },                         \
-        { 0, "network", F_STRING, &(o).network, "Connect a container to a network (host|none|bridge)", NULL }, \
-        { 0, "net", F_STRING, &(o).network, "Connect a container to a network (host|none|bridge)", NULL },  \
-        { 0, "no-healthcheck", F_BOOL, &(o).no_healthcheck, "Disable any container-specified HEALTHCHECK", NULL }, \
-        { 0, "oom-kill-disable", F_BOOL, &(o).oom_kill_disable, "Disable OOM Killer", NULL },               \
-        { 0, "oom-score-adj", F_INT, &(o).oom_score_adj, "Tune host's OOM preferences (-1000 to 1000)", NULL }, \
-        { 0, "pid", F_STRING, &(o).pid, "PID namespace to use", NULL },                                     \
-        { 0, "pids-limit", F_INT, &(o).pids_limit, "Tune container pids limit (set -1 for unlimited)", &(o).pids_limit_set }, \
-        { 0, "platform", F_STRING, &(o).platform, "Set platform if server is multi-platform capable", NULL }, \
-        { 0, "privileged", F_BOOL, &(o).privileged, "Give extended privileges to this container", NULL },   \
-        { 'p', "publish", F_LIST, &(o).publish, "Publish a container's port(s) to the host", NULL },         \
-        { 0, "pull", F_STRING, &(o).pull, "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")", NULL }, \
-        { 0, "read-only", F_BOOL, &(o).read_only, "Mount the container's root filesystem as read only", NULL }, \
-        { 0, "restart", F_STRING, &(o).restart, "Restart policy to apply when a container exits (default \"no\")", NULL }, \
-        { 0, "rm", F_BOOL, &(o).rm, "Automatically remove the container and its associated anonymous volumes when it exits", NULL }, \
-        { 0, "security-opt", F_LIST, &(o).security_opt, "Security Options", NULL },                        \
-        { 0, "shm-size", F_STRING, &(o).shm_size, "Size of /dev/shm", NULL },                               \
-        { 0, "stop-signal", F_STRING, &(o).stop_signal, "Signal to stop the container", NULL },             \
-        { 0, "stop-timeout", F_INT, &(o).stop_timeout, "Timeout (in seconds) to stop a container", &(o).stop_timeout_set }, \
-        { 0, "sysctl", F_LIST, &(o).sysctl, "Sysctl options", NULL },                                       \
-        { 0, "tmpfs", F_LIST, &(o).tmpfs, "Mount a tmpfs directory", NULL },                                \
-        { 't', "tty", F_BOOL, &(o).tty, "Allocate a pseudo-TTY", NULL },                                    \
-        { 0, "ulimit", F_LIST, &(o).ulimit, "Ulimit options", NULL },                                       \
-        { 'u', "user", F_STRING, &(o).user, "Username or UID (format: <name|uid>[:<group|gid>])", NULL },    \
-        { 0, "uts", F_STRING, &(o).uts, "UTS namespace to use", NULL },                                     \
-        { 'v', "volume", F_LIST, &(o).volume, "Bind mount a volume", NULL },                                \
-        { 'w', "workdir", F_STRING, &(o).workdir, "Working directory inside the container", NULL }
+#define COMMON_FLAGS(o)                                                                              \
+        {0, "add-host", F_LIST, &(o).add_host, "Add a custom host-to-IP mapping (host:ip)", NULL},   \
+            {'a', "attach", F_LIST, &(o).attach, "Attach to STDIN, STDOUT or STDERR", NULL},         \
+            {0, "cap-add", F_LIST, &(o).cap_add, "Add Linux capabilities", NULL},                    \
+            {0, "cap-drop", F_LIST, &(o).cap_drop, "Drop Linux capabilities", NULL},                 \
+            {0,   "cgroupns", F_STRING, &(o).cgroupns, "Cgroup namespace to use (host|private)",     \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "cpu-period",                                                                           \
+             F_INT,                                                                                  \
+             &(o).cpu_period,                                                                        \
+             "Limit CPU CFS (Completely Fair Scheduler) period",                                     \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "cpu-quota",                                                                            \
+             F_INT,                                                                                  \
+             &(o).cpu_quota,                                                                         \
+             "Limit CPU CFS (Completely Fair Scheduler) quota",                                      \
+             NULL},                                                                                  \
+            {'c', "cpu-shares", F_INT, &(o).cpu_shares, "CPU shares (relative weight)", NULL},       \
+            {0, "cpus", F_STRING, &(o).cpus, "Number of CPUs", NULL},                                \
+            {0,                                                                                      \
+             "cpuset-cpus",                                                                          \
+             F_STRING,                                                                               \
+             &(o).cpuset_cpus,                                                                       \
+             "CPUs in which to allow execution (0-3, 0,1)",                                          \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "cpuset-mems",                                                                          \
+             F_STRING,                                                                               \
+             &(o).cpuset_mems,                                                                       \
+             "MEMs in which to allow execution (0-3, 0,1)",                                          \
+             NULL},                                                                                  \
+            {0, "device", F_LIST, &(o).device, "Add a host device to the container", NULL},          \
+            {0, "dns", F_LIST, &(o).dns, "Set custom DNS servers", NULL},                            \
+            {0, "domainname", F_STRING, &(o).domainname, "Container NIS domain name", NULL},         \
+            {0,                                                                                      \
+             "entrypoint",                                                                           \
+             F_STRING,                                                                               \
+             &(o).entrypoint,                                                                        \
+             "Overwrite the default ENTRYPOINT of the image",                                        \
+             &(o).entrypoint_set},                                                                   \
+            {'e', "env", F_LIST, &(o).env, "Set environment variables", NULL},                       \
+            {0, "env-file", F_LIST, &(o).env_file, "Read in a file of environment variables", NULL}, \
+            {0, "expose", F_LIST, &(o).expose, "Expose a port or a range of ports", NULL},           \
+            {0, "group-add", F_LIST, &(o).group_add, "Add additional groups to join", NULL},         \
+            {0, "health-cmd", F_STRING, &(o).health_cmd, "Command to run to check health", NULL},    \
+            {0,                                                                                      \
+             "health-interval",                                                                      \
+             F_STRING,                                                                               \
+             &(o).health_interval,                                                                   \
+             "Time between running the check (ms|s|m|h) (default 0s)",                               \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "health-retries",                                                                       \
+             F_INT,                                                                                  \
+             &(o).health_retries,                                                                    \
+             "Consecutive failures needed to report unhealthy",                                      \
+             &(o).health_retries_set},                                                               \
+            {0,                                                                                      \
+             "health-start-interval",                                                                \
+             F_STRING,                                                                               \
+             &(o).health_start_interval,                                                             \
+             "Time between running the check during the start period (ms|s|m|h) (default 0s)",       \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "health-start-period",                                                                  \
+             F_STRING,                                                                               \
+             &(o).health_start_period,                                                               \
+             "Start period for the container to initialize before starting health-retries "          \
+             "countdown (ms|s|m|h) (default 0s)",                                                    \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "health-timeout",                                                                       \
+             F_STRING,                                                                               \
+             &(o).health_timeout,                                                                    \
+             "Maximum time to allow one check to run (ms|s|m|h) (default 0s)",                       \
+             NULL},                                                                                  \
+            {'h', "hostname", F_STRING, &(o).hostname, "Container host name", NULL},                 \
+            {0,                                                                                      \
+             "init",                                                                                 \
+             F_BOOL,                                                                                 \
+             &(o).init,                                                                              \
+             "Run an init inside the container that forwards signals and reaps processes",           \
+             NULL},                                                                                  \
+            {'i', "interactive", F_BOOL, &(o).interactive, "Keep STDIN open even if not attached",   \
+             NULL},                                                                                  \
+            {0, "ipc", F_STRING, &(o).ipc, "IPC mode to use", NULL},                                 \
+            {'l', "label", F_LIST, &(o).label, "Set meta data on a container", NULL},                \
+            {0, "log-driver", F_STRING, &(o).log_driver, "Logging driver for the container", NULL},  \
+            {0, "log-opt", F_LIST, &(o).log_opt, "Log driver options", NULL},                        \
+            {'m', "memory", F_STRING, &(o).memory, "Memory limit", NULL}, {0,                        \
+                                                                           "memory-reservation",     \
+                                                                           F_STRING,                 \
+                                                                           &(o).memory_reservation,  \
+                                                                           "Memory soft limit",      \
+                                                                           NULL},                    \
+            {0,                                                                                      \
+             "memory-swap",                                                                          \
+             F_STRING,                                                                               \
+             &(o).memory_swap,                                                                       \
+             "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",                  \
+             NULL},                                                                                  \
+            {0, "mount", F_LIST, &(o).mount, "Attach a filesystem mount to the container", NULL},    \
+            {0, "name", F_STRING, &(o).name, "Assign a name to the container", NULL},                \
+            {0,                                                                                      \
+             "network",                                                                              \
+             F_STRING,                                                                               \
+             &(o).network,                                                                           \
+             "Connect a container to a network (host|none|bridge)",                                  \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "net",                                                                                  \
+             F_STRING,                                                                               \
+             &(o).network,                                                                           \
+             "Connect a container to a network (host|none|bridge)",                                  \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "no-healthcheck",                                                                       \
+             F_BOOL,                                                                                 \
+             &(o).no_healthcheck,                                                                    \
+             "Disable any container-specified HEALTHCHECK",                                          \
+             NULL},                                                                                  \
+            {0, "oom-kill-disable", F_BOOL, &(o).oom_kill_disable, "Disable OOM Killer", NULL},      \
+            {0,                                                                                      \
+             "oom-score-adj",                                                                        \
+             F_INT,                                                                                  \
+             &(o).oom_score_adj,                                                                     \
+             "Tune host's OOM preferences (-1000 to 1000)",                                          \
+             NULL},                                                                                  \
+            {0, "pid", F_STRING, &(o).pid, "PID namespace to use", NULL},                            \
+            {0,                                                                                      \
+             "pids-limit",                                                                           \
+             F_INT,                                                                                  \
+             &(o).pids_limit,                                                                        \
+             "Tune container pids limit (set -1 for unlimited)",                                     \
+             &(o).pids_limit_set},                                                                   \
+            {0,                                                                                      \
+             "platform",                                                                             \
+             F_STRING,                                                                               \
+             &(o).platform,                                                                          \
+             "Set platform if server is multi-platform capable",                                     \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "privileged",                                                                           \
+             F_BOOL,                                                                                 \
+             &(o).privileged,                                                                        \
+             "Give extended privileges to this container",                                           \
+             NULL},                                                                                  \
+            {'p', "publish", F_LIST, &(o).publish, "Publish a container's port(s) to the host",      \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "pull",                                                                                 \
+             F_STRING,                                                                               \
+             &(o).pull,                                                                              \
+             "Pull image before running (\"always\", \"missing\", \"never\") (default "              \
+             "\"missing\")",                                                                         \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "read-only",                                                                            \
+             F_BOOL,                                                                                 \
+             &(o).read_only,                                                                         \
+             "Mount the container's root filesystem as read only",                                   \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "restart",                                                                              \
+             F_STRING,                                                                               \
+             &(o).restart,                                                                           \
+             "Restart policy to apply when a container exits (default \"no\")",                      \
+             NULL},                                                                                  \
+            {0,                                                                                      \
+             "rm",                                                                                   \
+             F_BOOL,                                                                                 \
+             &(o).rm,                                                                                \
+             "Automatically remove the container and its associated anonymous volumes when it "      \
+             "exits",                                                                                \
+             NULL},                                                                                  \
+            {0, "security-opt", F_LIST, &(o).security_opt, "Security Options", NULL},                \
+            {0, "shm-size", F_STRING, &(o).shm_size, "Size of /dev/shm", NULL},                      \
+            {0, "stop-signal", F_STRING, &(o).stop_signal, "Signal to stop the container", NULL},    \
+            {0,                                                                                      \
+             "stop-timeout",                                                                         \
+             F_INT,                                                                                  \
+             &(o).stop_timeout,                                                                      \
+             "Timeout (in seconds) to stop a container",                                             \
+             &(o).stop_timeout_set},                                                                 \
+            {0, "sysctl", F_LIST, &(o).sysctl, "Sysctl options", NULL},                              \
+            {0, "tmpfs", F_LIST, &(o).tmpfs, "Mount a tmpfs directory", NULL},                       \
+            {'t', "tty", F_BOOL, &(o).tty, "Allocate a pseudo-TTY", NULL},                           \
+            {0, "ulimit", F_LIST, &(o).ulimit, "Ulimit options", NULL},                              \
+            {'u', "user", F_STRING, &(o).user, "Username or UID (format: <name|uid>[:<group|gid>])", \
+             NULL},                                                                                  \
+            {0, "uts", F_STRING, &(o).uts, "UTS namespace to use", NULL},                            \
+            {'v', "volume", F_LIST, &(o).volume, "Bind mount a volume", NULL},                       \
+        {                                                                                            \
+                'w', "workdir", F_STRING, &(o).workdir, "Working directory inside the container",    \
+                    NULL                                                                             \
+        }
 
 /* Docker's RAMInBytes: "64m", "1.5g", "512k", "100" (bytes), "-1". */
 static int parse_bytes(const char *flag, const char *v, int64_t *ret, berth_error **err)
@@ -101,7 +237,9 @@ static int parse_bytes(const char *flag, const char *v, int64_t *ret, berth_erro
         char *end;
         double x = strtod(v, &end);
         if (end == v || x < -1)
-                return berth_fail(err, 0, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v, flag, v);
+                return berth_fail(err, 0,
+                                  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
+                                  flag, v);
         double mult = 1;
         switch (tolower((unsigned char)*end)) {
         case 'k':
@@ -124,12 +262,17 @@ static int parse_bytes(const char *flag, const char *v, int64_t *ret, berth_erro
         case '\0':
                 break;
         default:
-                return berth_fail(err, 0, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v, flag, v);
+                return berth_fail(err, 0,
+                                  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
+                                  flag, v);
         }
-        if (tolower((unsigned char)*end) == 'b' && (end[1] == '\0' || tolower((unsigned char)end[1]) == 'b'))
+        if (tolower((unsigned char)*end) == 'b' &&
+            (end[1] == '\0' || tolower((unsigned char)end[1]) == 'b'))
                 end++;
         if (*end != '\0')
-                return berth_fail(err, 0, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v, flag, v);
+                return berth_fail(err, 0,
+                                  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
+                                  flag, v);
         *ret = (int64_t)(x * mult);
         return 0;
 }
@@ -178,7 +321,9 @@ static int parse_go_duration(const char *flag, const char *v, int64_t *ret, bert
         *ret = (int64_t)total;
         return 0;
 bad:
-        return berth_fail(err, 0, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"", v, flag, v);
+        return berth_fail(
+            err, 0, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"", v,
+            flag, v);
 }
 
 static json_object *strv_json(char *const *v)
@@ -195,7 +340,8 @@ static int read_env_file(const char *path, json_object *env, berth_error **err)
         int r = berth_read_file(path, &data, NULL, err);
         if (r < 0)
                 return berth_fail(err, 0, "open %s: no such file or directory", path);
-        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
                 while (isspace((unsigned char)*line))
                         line++;
                 size_t l = strlen(line);
@@ -213,7 +359,8 @@ static int read_env_file(const char *path, json_object *env, berth_error **err)
         return 0;
 }
 
-static int add_port(json_object *exposed, json_object *bindings, const char *spec, berth_error **err)
+static int add_port(json_object *exposed, json_object *bindings, const char *spec,
+                    berth_error **err)
 {
         cleanup_free char *s = xstrdup(spec);
         char *proto = strrchr(s, '/');
@@ -223,7 +370,7 @@ static int add_port(json_object *exposed, json_object *bindings, const char *spe
                 pr = proto + 1;
         }
         /* [ip:][hostPort:]containerPort */
-        char *parts[3] = { NULL, NULL, NULL };
+        char *parts[3] = {NULL, NULL, NULL};
         size_t n = 0;
         char *last = strrchr(s, ':');
         if (last == NULL) {
@@ -284,21 +431,28 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                         else {
                                 json_object_put(hc);
                                 json_object_put(env);
-                                return berth_fail(err, 0, "invalid argument \"%s\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", *a);
+                                return berth_fail(
+                                    err, 0,
+                                    "invalid argument \"%s\" for \"-a, --attach\" flag: valid "
+                                    "streams are STDIN, STDOUT and STDERR",
+                                    *a);
                         }
                 }
         }
         if (o->detach)
                 att_in = att_out = att_err = false;
-        json_object_object_add(cfg, "Hostname", json_object_new_string(o->hostname ? o->hostname : ""));
-        json_object_object_add(cfg, "Domainname", json_object_new_string(o->domainname ? o->domainname : ""));
+        json_object_object_add(cfg, "Hostname",
+                               json_object_new_string(o->hostname ? o->hostname : ""));
+        json_object_object_add(cfg, "Domainname",
+                               json_object_new_string(o->domainname ? o->domainname : ""));
         json_object_object_add(cfg, "User", json_object_new_string(o->user ? o->user : ""));
         json_object_object_add(cfg, "AttachStdin", json_object_new_boolean(att_in));
         json_object_object_add(cfg, "AttachStdout", json_object_new_boolean(att_out));
         json_object_object_add(cfg, "AttachStderr", json_object_new_boolean(att_err));
         json_object_object_add(cfg, "Tty", json_object_new_boolean(o->tty));
         json_object_object_add(cfg, "OpenStdin", json_object_new_boolean(o->interactive));
-        json_object_object_add(cfg, "StdinOnce", json_object_new_boolean(o->interactive && !o->detach));
+        json_object_object_add(cfg, "StdinOnce",
+                               json_object_new_boolean(o->interactive && !o->detach));
         json_object_object_add(cfg, "HostConfig", hc);
         for (char **f = o->env_file; f && *f; f++)
                 if ((r = read_env_file(*f, env, err)) < 0) {
@@ -341,8 +495,10 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 json_object *h = json_object_new_object();
                 json_object_object_add(cfg, "Healthcheck", h);
                 if (o->no_healthcheck) {
-                        if (o->health_cmd || o->health_interval || o->health_timeout || o->health_retries_set)
-                                return berth_fail(err, 0, "--no-healthcheck conflicts with --health-* options");
+                        if (o->health_cmd || o->health_interval || o->health_timeout ||
+                            o->health_retries_set)
+                                return berth_fail(
+                                    err, 0, "--no-healthcheck conflicts with --health-* options");
                         json_object *t = json_object_new_array();
                         json_object_array_add(t, json_object_new_string("NONE"));
                         json_object_object_add(h, "Test", t);
@@ -355,23 +511,27 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                         }
                         struct {
                                 const char *flag, *val, *key;
-                        } durs[] = { { "health-interval", o->health_interval, "Interval" },
-                                     { "health-timeout", o->health_timeout, "Timeout" },
-                                     { "health-start-period", o->health_start_period, "StartPeriod" },
-                                     { "health-start-interval", o->health_start_interval, "StartInterval" } };
+                        } durs[] = {
+                            {"health-interval", o->health_interval, "Interval"},
+                            {"health-timeout", o->health_timeout, "Timeout"},
+                            {"health-start-period", o->health_start_period, "StartPeriod"},
+                            {"health-start-interval", o->health_start_interval, "StartInterval"}};
                         for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
                                 if (durs[i].val == NULL)
                                         continue;
                                 if ((r = parse_go_duration(durs[i].flag, durs[i].val, &v, err)) < 0)
                                         return r;
                                 if (v < 0)
-                                        return berth_fail(err, 0, "--%s cannot be negative", durs[i].flag);
+                                        return berth_fail(err, 0, "--%s cannot be negative",
+                                                          durs[i].flag);
                                 json_object_object_add(h, durs[i].key, json_object_new_int64(v));
                         }
                         if (o->health_retries_set) {
                                 if (o->health_retries < 0)
-                                        return berth_fail(err, 0, "--health-retries cannot be negative");
-                                json_object_object_add(h, "Retries", json_object_new_int64(o->health_retries));
+                                        return berth_fail(err, 0,
+                                                          "--health-retries cannot be negative");
+                                json_object_object_add(h, "Retries",
+                                                       json_object_new_int64(o->health_retries));
                         }
                 }
         }
@@ -401,8 +561,10 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 json_object *t = json_object_new_object();
                 for (char **p = o->tmpfs; *p; p++) {
                         char *colon = strchr(*p, ':');
-                        cleanup_free char *dst = colon ? xstrndup(*p, (size_t)(colon - *p)) : xstrdup(*p);
-                        json_object_object_add(t, dst, json_object_new_string(colon ? colon + 1 : ""));
+                        cleanup_free char *dst =
+                            colon ? xstrndup(*p, (size_t)(colon - *p)) : xstrdup(*p);
+                        json_object_object_add(t, dst,
+                                               json_object_new_string(colon ? colon + 1 : ""));
                 }
                 json_object_object_add(hc, "Tmpfs", t);
         }
@@ -434,8 +596,12 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 char *end;
                 double c = strtod(o->cpus, &end);
                 if (end == o->cpus || *end != '\0' || c < 0)
-                        return berth_fail(err, 0, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number", o->cpus, o->cpus);
-                json_object_object_add(hc, "NanoCpus", json_object_new_int64((int64_t)(c * 1e9 + 0.5)));
+                        return berth_fail(err, 0,
+                                          "invalid argument \"%s\" for \"--cpus\" flag: failed to "
+                                          "parse %s as a rational number",
+                                          o->cpus, o->cpus);
+                json_object_object_add(hc, "NanoCpus",
+                                       json_object_new_int64((int64_t)(c * 1e9 + 0.5)));
         }
         if (o->cpu_shares)
                 json_object_object_add(hc, "CpuShares", json_object_new_int64(o->cpu_shares));
@@ -461,13 +627,19 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                         long long soft, hard;
                         char *end;
                         if (eq == NULL)
-                                return berth_fail(err, 0, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s", *u, *u);
+                                return berth_fail(err, 0,
+                                                  "invalid argument \"%s\" for \"--ulimit\" flag: "
+                                                  "invalid ulimit argument: %s",
+                                                  *u, *u);
                         soft = strtoll(eq + 1, &end, 10);
                         hard = soft;
                         if (*end == ':')
                                 hard = strtoll(end + 1, &end, 10);
                         if (*end != '\0')
-                                return berth_fail(err, 0, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s", *u, *u);
+                                return berth_fail(err, 0,
+                                                  "invalid argument \"%s\" for \"--ulimit\" flag: "
+                                                  "invalid ulimit argument: %s",
+                                                  *u, *u);
                         json_object *e = json_object_new_object();
                         cleanup_free char *name = xstrndup(*u, (size_t)(eq - *u));
                         json_object_object_add(e, "Name", json_object_new_string(name));
@@ -512,7 +684,8 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
                 json_object_object_add(hc, "UTSMode", json_object_new_string(o->uts));
         if (o->cgroupns)
                 json_object_object_add(hc, "CgroupnsMode", json_object_new_string(o->cgroupns));
-        json_object_object_add(hc, "NetworkMode", json_object_new_string(o->network ? o->network : "default"));
+        json_object_object_add(hc, "NetworkMode",
+                               json_object_new_string(o->network ? o->network : "default"));
         json_object_object_add(hc, "AutoRemove", json_object_new_boolean(o->rm));
         /* restart policy */
         json_object *rp = json_object_new_object();
@@ -520,13 +693,20 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
         {
                 const char *pol = o->restart ? o->restart : "no";
                 const char *colon = strchr(pol, ':');
-                cleanup_free char *name = colon ? xstrndup(pol, (size_t)(colon - pol)) : xstrdup(pol);
+                cleanup_free char *name =
+                    colon ? xstrndup(pol, (size_t)(colon - pol)) : xstrdup(pol);
                 int64_t max = 0;
-                if (strcmp(name, "no") != 0 && strcmp(name, "always") != 0 && strcmp(name, "unless-stopped") != 0 &&
-                    strcmp(name, "on-failure") != 0)
-                        return berth_fail(err, 0, "invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'", name);
-                if (colon && (strcmp(name, "on-failure") != 0 || berth_parse_int64(colon + 1, &max) < 0 || max < 0))
-                        return berth_fail(err, 0, "invalid restart policy format: maximum retry count must be a positive integer");
+                if (strcmp(name, "no") != 0 && strcmp(name, "always") != 0 &&
+                    strcmp(name, "unless-stopped") != 0 && strcmp(name, "on-failure") != 0)
+                        return berth_fail(err, 0,
+                                          "invalid restart policy: unknown policy '%s'; use one of "
+                                          "'no', 'always', 'on-failure', or 'unless-stopped'",
+                                          name);
+                if (colon && (strcmp(name, "on-failure") != 0 ||
+                              berth_parse_int64(colon + 1, &max) < 0 || max < 0))
+                        return berth_fail(err, 0,
+                                          "invalid restart policy format: maximum retry count must "
+                                          "be a positive integer");
                 if (o->rm && strcmp(name, "no") != 0)
                         return berth_fail(err, 0, "Conflicting options: --restart and --rm");
                 json_object_object_add(rp, "Name", json_object_new_string(name));
@@ -535,13 +715,17 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
         /* logging */
         json_object *lc = json_object_new_object();
         json_object_object_add(hc, "LogConfig", lc);
-        json_object_object_add(lc, "Type", json_object_new_string(o->log_driver ? o->log_driver : ""));
+        json_object_object_add(lc, "Type",
+                               json_object_new_string(o->log_driver ? o->log_driver : ""));
         json_object *lopts = json_object_new_object();
         json_object_object_add(lc, "Config", lopts);
         for (char **p = o->log_opt; p && *p; p++) {
                 char *eq = strchr(*p, '=');
                 if (eq == NULL)
-                        return berth_fail(err, 0, "invalid argument \"%s\" for \"--log-opt\" flag: invalid key value pair format", *p);
+                        return berth_fail(err, 0,
+                                          "invalid argument \"%s\" for \"--log-opt\" flag: invalid "
+                                          "key value pair format",
+                                          *p);
                 cleanup_free char *k = xstrndup(*p, (size_t)(eq - *p));
                 json_object_object_add(lopts, k, json_object_new_string(eq + 1));
         }
@@ -565,7 +749,8 @@ static int start_error_code(const berth_error *err)
 {
         if (err == NULL)
                 return EXIT_DAEMON;
-        if (strstr(err->msg, "executable file not found") || strstr(err->msg, "no such file or directory") ||
+        if (strstr(err->msg, "executable file not found") ||
+            strstr(err->msg, "no such file or directory") ||
             strstr(err->msg, "No such file or directory"))
                 return EXIT_NOT_FOUND;
         if (strstr(err->msg, "permission denied") || strstr(err->msg, "Permission denied"))
@@ -573,7 +758,8 @@ static int start_error_code(const berth_error *err)
         return EXIT_DAEMON;
 }
 
-static int create_container(struct api_cli *c, struct copts *o, char **args, char **ret_id, berth_error **err)
+static int create_container(struct api_cli *c, struct copts *o, char **args, char **ret_id,
+                            berth_error **err)
 {
         cleanup_json json_object *body = NULL, *resp = NULL;
         cleanup_free char *path = NULL;
@@ -596,8 +782,11 @@ static int create_container(struct api_cli *c, struct copts *o, char **args, cha
         if (id == NULL)
                 return berth_fail(err, EPROTO, "the daemon did not return an Id");
         json_object *warn = berth_json_get(resp, "Warnings");
-        for (size_t i = 0; warn && json_object_is_type(warn, json_type_array) && i < json_object_array_length(warn); i++)
-                fprintf(stderr, "WARNING: %s\n", json_object_get_string(json_object_array_get_idx(warn, i)));
+        for (size_t i = 0; warn && json_object_is_type(warn, json_type_array) &&
+                           i < json_object_array_length(warn);
+             i++)
+                fprintf(stderr, "WARNING: %s\n",
+                        json_object_get_string(json_object_array_get_idx(warn, i)));
         *ret_id = xstrdup(id);
         return 0;
 }
@@ -605,9 +794,10 @@ static int create_container(struct api_cli *c, struct copts *o, char **args, cha
 int attach_container(struct api_cli *c, const char *id, bool with_stdin, bool logs,
                      struct berth_response **ret, berth_error **err)
 {
-        cleanup_free char *path = xasprintf("/containers/%s/attach?%sstderr=1%s&stdout=1&stream=1", id,
-                                            logs ? "logs=1&" : "", with_stdin ? "&stdin=1" : "");
-        struct berth_request req = { .body_fd = -1, .upgrade = true, .content_type = "text/plain" };
+        cleanup_free char *path =
+            xasprintf("/containers/%s/attach?%sstderr=1%s&stdout=1&stream=1", id,
+                      logs ? "logs=1&" : "", with_stdin ? "&stdin=1" : "");
+        struct berth_request req = {.body_fd = -1, .upgrade = true, .content_type = "text/plain"};
         struct berth_response *r = NULL;
         int k = berth_client_request(c->client, "POST", path, &req, &r, err);
         if (k < 0)
@@ -615,7 +805,8 @@ int attach_container(struct api_cli *c, const char *id, bool with_stdin, bool lo
         if (berth_response_status(r) != 101 && berth_response_status(r) != 200) {
                 k = berth_response_check(r, err);
                 berth_response_free(r);
-                return k < 0 ? k : berth_fail(err, EPROTO, "attach: unexpected status from the daemon");
+                return k < 0 ? k
+                             : berth_fail(err, EPROTO, "attach: unexpected status from the daemon");
         }
         *ret = r;
         return 0;
@@ -663,20 +854,27 @@ static int wait_result(struct berth_response *w, int *ret_code, berth_error **er
 
 static int run_or_create(struct api_cli *c, int argc, char **argv, bool run)
 {
-        struct copts o = { .sig_proxy = true };
+        struct copts o = {.sig_proxy = true};
         const struct flag run_flags[] = {
-                COMMON_FLAGS(o),
-                { 'd', "detach", F_BOOL, &o.detach, "Run container in background and print container ID", NULL },
-                { 0, "detach-keys", F_STRING, &o.detach_keys, "Override the key sequence for detaching a container", NULL },
-                { 0, "sig-proxy", F_BOOL, &o.sig_proxy, "Proxy received signals to the process (default true)", NULL },
+            COMMON_FLAGS(o),
+            {'d', "detach", F_BOOL, &o.detach, "Run container in background and print container ID",
+             NULL},
+            {0, "detach-keys", F_STRING, &o.detach_keys,
+             "Override the key sequence for detaching a container", NULL},
+            {0, "sig-proxy", F_BOOL, &o.sig_proxy,
+             "Proxy received signals to the process (default true)", NULL},
         };
         const struct command cmd = {
-                .name = run ? "run" : "create",
-                .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]",
-                .desc = run ? "Create and run a new container from an image" : "Create a new container",
-                .min_args = 1, .max_args = -1, .stop_at_first_arg = true,
-                .aliases = run ? "berth container run, berth run" : "berth container create, berth create",
-                .flags = run_flags, .nflags = sizeof(run_flags) / sizeof(run_flags[0]) - (run ? 0 : 3),
+            .name = run ? "run" : "create",
+            .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+            .desc = run ? "Create and run a new container from an image" : "Create a new container",
+            .min_args = 1,
+            .max_args = -1,
+            .stop_at_first_arg = true,
+            .aliases =
+                run ? "berth container run, berth run" : "berth container create, berth create",
+            .flags = run_flags,
+            .nflags = sizeof(run_flags) / sizeof(run_flags[0]) - (run ? 0 : 3),
         };
         cleanup_free char **args = NULL;
         cleanup_free char *id = NULL;
@@ -715,7 +913,8 @@ static int run_or_create(struct api_cli *c, int argc, char **argv, bool run)
         if (attach && o.sig_proxy && !o.tty)
                 sig_proxy_start(c, id);
         {
-                cleanup_free char *wp = xasprintf("/containers/%s/wait?condition=%s", id, o.rm ? "removed" : "next-exit");
+                cleanup_free char *wp = xasprintf("/containers/%s/wait?condition=%s", id,
+                                                  o.rm ? "removed" : "next-exit");
                 if (berth_client_send(c->client, "POST", wp, NULL, &wait, &err) < 0) {
                         flags_free_lists(&cmd);
                         return api_fail(&err, EXIT_DAEMON);
@@ -780,12 +979,20 @@ int cmd_start(struct api_cli *c, int argc, char **argv)
         bool att = false, in = false;
         const char *keys = NULL;
         const struct flag flags[] = {
-                { 'a', "attach", F_BOOL, &att, "Attach STDOUT/STDERR and forward signals", NULL },
-                { 0, "detach-keys", F_STRING, &keys, "Override the key sequence for detaching a container", NULL },
-                { 'i', "interactive", F_BOOL, &in, "Attach container's STDIN", NULL },
+            {'a', "attach", F_BOOL, &att, "Attach STDOUT/STDERR and forward signals", NULL},
+            {0, "detach-keys", F_STRING, &keys,
+             "Override the key sequence for detaching a container", NULL},
+            {'i', "interactive", F_BOOL, &in, "Attach container's STDIN", NULL},
         };
-        const struct command cmd = { "start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",
-                                     1, -1, false, "berth container start, berth start", flags, 3 };
+        const struct command cmd = {"start",
+                                    "[OPTIONS] CONTAINER [CONTAINER...]",
+                                    "Start one or more stopped containers",
+                                    1,
+                                    -1,
+                                    false,
+                                    "berth container start, berth start",
+                                    flags,
+                                    3};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         int ex = 0, rc = 0;
@@ -795,7 +1002,8 @@ int cmd_start(struct api_cli *c, int argc, char **argv)
                 cleanup_json json_object *info = NULL;
                 cleanup_response struct berth_response *r = NULL, *w = NULL;
                 if (args[1] != NULL) {
-                        fprintf(stderr, "you cannot start and attach multiple containers at once\n");
+                        fprintf(stderr,
+                                "you cannot start and attach multiple containers at once\n");
                         return 1;
                 }
                 if (inspect_container(c, args[0], &info, &err) < 0)
@@ -820,8 +1028,8 @@ int cmd_start(struct api_cli *c, int argc, char **argv)
                         tty_resize_follow(c, rp);
                 }
                 cleanup_free char *seq = detach_sequence(keys);
-                rc = berth_hijack_pump(r, open_stdin ? STDIN_FILENO : -1, tty, STDOUT_FILENO, STDERR_FILENO,
-                                       raw ? seq : NULL, &err);
+                rc = berth_hijack_pump(r, open_stdin ? STDIN_FILENO : -1, tty, STDOUT_FILENO,
+                                       STDERR_FILENO, raw ? seq : NULL, &err);
                 if (raw)
                         tty_raw_end();
                 if (rc == 1)
@@ -857,13 +1065,22 @@ int cmd_attach(struct api_cli *c, int argc, char **argv)
         bool no_stdin = false, sig_proxy = true;
         const char *keys = NULL;
         const struct flag flags[] = {
-                { 0, "detach-keys", F_STRING, &keys, "Override the key sequence for detaching a container", NULL },
-                { 0, "no-stdin", F_BOOL, &no_stdin, "Do not attach STDIN", NULL },
-                { 0, "sig-proxy", F_BOOL, &sig_proxy, "Proxy all received signals to the process (default true)", NULL },
+            {0, "detach-keys", F_STRING, &keys,
+             "Override the key sequence for detaching a container", NULL},
+            {0, "no-stdin", F_BOOL, &no_stdin, "Do not attach STDIN", NULL},
+            {0, "sig-proxy", F_BOOL, &sig_proxy,
+             "Proxy all received signals to the process (default true)", NULL},
         };
-        const struct command cmd = { "attach", "[OPTIONS] CONTAINER",
-                                     "Attach local standard input, output, and error streams to a running container",
-                                     1, 1, false, "berth container attach, berth attach", flags, 3 };
+        const struct command cmd = {
+            "attach",
+            "[OPTIONS] CONTAINER",
+            "Attach local standard input, output, and error streams to a running container",
+            1,
+            1,
+            false,
+            "berth container attach, berth attach",
+            flags,
+            3};
         cleanup_free char **args = NULL;
         cleanup_error berth_error *err = NULL;
         cleanup_json json_object *info = NULL, *after = NULL;
@@ -896,7 +1113,8 @@ int cmd_attach(struct api_cli *c, int argc, char **argv)
                 tty_resize_follow(c, rp);
         }
         cleanup_free char *seq = detach_sequence(keys);
-        int rc = berth_hijack_pump(r, in ? STDIN_FILENO : -1, tty, STDOUT_FILENO, STDERR_FILENO, raw ? seq : NULL, &err);
+        int rc = berth_hijack_pump(r, in ? STDIN_FILENO : -1, tty, STDOUT_FILENO, STDERR_FILENO,
+                                   raw ? seq : NULL, &err);
         if (raw)
                 tty_raw_end();
         if (rc == 1) {

@@ -14,8 +14,8 @@ int cmd_system_df(struct cli *c, int argc, char **argv)
         bool verbose = false;
         const char *format = NULL;
         struct cli_opt opts[] = {
-                { "-v", "--verbose", false, NULL, NULL, &verbose },
-                { NULL, "--format", true, &format, NULL, NULL },
+            {"-v", "--verbose", false, NULL, NULL, &verbose},
+            {NULL, "--format", true, &format, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -32,7 +32,8 @@ int cmd_system_df(struct cli *c, int argc, char **argv)
         int pct = df.size > 0 ? (int)(df.reclaimable * 100 / df.size) : 0;
         struct cli_table *t = cli_table_new();
         cli_table_row(t, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE");
-        cleanup_free char *row = xasprintf("Images\t%zu\t%zu\t%s\t%s (%d%%)", df.images, df.active, size, rec, pct);
+        cleanup_free char *row =
+            xasprintf("Images\t%zu\t%zu\t%s\t%s (%d%%)", df.images, df.active, size, rec, pct);
         cli_table_row(t, row);
         cli_table_print(t);
         if (verbose) {
@@ -40,17 +41,20 @@ int cmd_system_df(struct cli *c, int argc, char **argv)
                 size_t n = 0;
                 struct berth_image **imgs = NULL;
                 size_t ni = 0;
-                if (berth_image_usage(s, &u, &n, &err) < 0 || berth_image_list(s, &imgs, &ni, &err) < 0) {
+                if (berth_image_usage(s, &u, &n, &err) < 0 ||
+                    berth_image_list(s, &imgs, &ni, &err) < 0) {
                         free(u);
                         return cli_error(&err);
                 }
                 printf("\nImages space usage:\n\n");
                 t = cli_table_new();
-                cli_table_row(t, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS");
+                cli_table_row(t, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE "
+                                 "SIZE\tCONTAINERS");
                 for (size_t i = 0; i < n && i < ni; i++) {
                         cleanup_free char *repo = NULL, *tag = NULL;
                         cleanup_ref struct berth_ref *r = NULL;
-                        if (imgs[i]->repo_tags[0] && berth_ref_parse(imgs[i]->repo_tags[0], &r, NULL) == 0) {
+                        if (imgs[i]->repo_tags[0] &&
+                            berth_ref_parse(imgs[i]->repo_tags[0], &r, NULL) == 0) {
                                 repo = berth_ref_familiar_name(r);
                                 tag = xstrdup(r->tag ? r->tag : "<none>");
                         } else {
@@ -61,8 +65,9 @@ int cmd_system_df(struct cli *c, int argc, char **argv)
                         cleanup_free char *sz = cli_human_size(u[i].size);
                         cleanup_free char *sh = cli_human_size(u[i].shared_size);
                         cleanup_free char *un = cli_human_size(u[i].unique_size);
-                        cleanup_free char *line = xasprintf("%s\t%s\t%.12s\t%s\t%s\t%s\t%s\t%d", repo, tag,
-                                                            u[i].id + 7, since, sz, sh, un, u[i].containers);
+                        cleanup_free char *line =
+                            xasprintf("%s\t%s\t%.12s\t%s\t%s\t%s\t%s\t%d", repo, tag, u[i].id + 7,
+                                      since, sz, sh, un, u[i].containers);
                         cli_table_row(t, line);
                 }
                 cli_table_print(t);
@@ -76,8 +81,8 @@ int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
         bool all = false, force = false;
         struct cli_opt opts[] = {
-                { "-a", "--all", false, NULL, NULL, &all },
-                { "-f", "--force", false, NULL, NULL, &force },
+            {"-a", "--all", false, NULL, NULL, &all},
+            {"-f", "--force", false, NULL, NULL, &force},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -88,8 +93,10 @@ int cmd_image_prune(struct cli *c, int argc, char **argv)
                 return cli_usage("berth image prune [-a] [-f]");
         if (!force && isatty(0)) {
                 char ans[16] = "";
-                printf("WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
-                       all ? "images without at least one container associated to them" : "dangling images");
+                printf(
+                    "WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
+                    all ? "images without at least one container associated to them"
+                        : "dangling images");
                 fflush(stdout);
                 if (fgets(ans, sizeof(ans), stdin) == NULL || (ans[0] != 'y' && ans[0] != 'Y'))
                         return 0;
@@ -120,8 +127,8 @@ int cmd_image_check(struct cli *c, int argc, char **argv)
 {
         bool repair = false, quiet = false;
         struct cli_opt opts[] = {
-                { NULL, "--repair", false, NULL, NULL, &repair },
-                { "-q", "--quiet", false, NULL, NULL, &quiet },
+            {NULL, "--repair", false, NULL, NULL, &repair},
+            {"-q", "--quiet", false, NULL, NULL, &quiet},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -150,10 +157,10 @@ int cmd_image_base(struct cli *c, int argc, char **argv)
 {
         const char *busybox = NULL, *suite = NULL, *include = NULL, *mirror = NULL;
         struct cli_opt opts[] = {
-                { NULL, "--busybox", true, &busybox, NULL, NULL },
-                { NULL, "--suite", true, &suite, NULL, NULL },
-                { NULL, "--include", true, &include, NULL, NULL },
-                { NULL, "--mirror", true, &mirror, NULL, NULL },
+            {NULL, "--busybox", true, &busybox, NULL, NULL},
+            {NULL, "--suite", true, &suite, NULL, NULL},
+            {NULL, "--include", true, &include, NULL, NULL},
+            {NULL, "--mirror", true, &mirror, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;

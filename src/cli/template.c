@@ -17,8 +17,8 @@
  * string: one execution writes at most MAX_OUTPUT bytes, produces no string
  * longer than that, and runs at most MAX_STEPS nodes and range iterations. */
 #define MAX_OUTPUT_MIB 64
-#define MAX_OUTPUT ((size_t)MAX_OUTPUT_MIB << 20)
-#define MAX_STEPS 1000000
+#define MAX_OUTPUT     ((size_t)MAX_OUTPUT_MIB << 20)
+#define MAX_STEPS      1000000
 
 /* ---- the tree ---- */
 
@@ -137,7 +137,7 @@ static int perr(berth_error **err, int line, const char *what)
 
 static int split_items(const char *src, struct items *ret, berth_error **err)
 {
-        struct items it = { 0 };
+        struct items it = {0};
         const char *p = src;
         int line = 1;
         bool trim_next = false;
@@ -148,14 +148,16 @@ static int split_items(const char *src, struct items *ret, berth_error **err)
                 if (trim_next)
                         while (tstart < tend && isspace((unsigned char)*tstart))
                                 tstart++;
-                bool trim_prev = open && open[2] == '-' && (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
+                bool trim_prev = open && open[2] == '-' &&
+                                 (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
                 const char *tstop = tend;
                 if (trim_prev)
                         while (tstop > tstart && isspace((unsigned char)tstop[-1]))
                                 tstop--;
                 if (tstop > tstart) {
                         it.v = xrealloc(it.v, (it.n + 1) * sizeof(*it.v));
-                        it.v[it.n++] = (struct item){ false, xstrndup(tstart, (size_t)(tstop - tstart)), line };
+                        it.v[it.n++] =
+                            (struct item){false, xstrndup(tstart, (size_t)(tstop - tstart)), line};
                 }
                 for (const char *q = p; q < tend; q++)
                         line += *q == '\n';
@@ -192,7 +194,7 @@ static int split_items(const char *src, struct items *ret, berth_error **err)
                         b++;
                 if (!(b[0] == '/' && b[1] == '*')) {
                         it.v = xrealloc(it.v, (it.n + 1) * sizeof(*it.v));
-                        it.v[it.n++] = (struct item){ true, xstrdup(body), line };
+                        it.v[it.n++] = (struct item){true, xstrdup(body), line};
                 }
                 for (const char *r = open; r < q; r++)
                         line += *r == '\n';
@@ -204,8 +206,21 @@ static int split_items(const char *src, struct items *ret, berth_error **err)
 
 /* ---- the expression lexer ---- */
 
-enum tok_kind { T_EOF, T_FIELD, T_DOT, T_VAR, T_IDENT, T_STRING, T_NUMBER, T_PIPE, T_LPAREN,
-                T_RPAREN, T_DECLARE, T_COMMA, T_BAD };
+enum tok_kind {
+        T_EOF,
+        T_FIELD,
+        T_DOT,
+        T_VAR,
+        T_IDENT,
+        T_STRING,
+        T_NUMBER,
+        T_PIPE,
+        T_LPAREN,
+        T_RPAREN,
+        T_DECLARE,
+        T_COMMA,
+        T_BAD
+};
 
 struct lexer {
         const char *p;
@@ -261,7 +276,11 @@ static void lex_next(struct lexer *lx)
                 for (; *q && *q != c; q++) {
                         if (c == '"' && *q == '\\' && q[1]) {
                                 q++;
-                                fputc(*q == 'n' ? '\n' : *q == 't' ? '\t' : *q == 'r' ? '\r' : *q, f);
+                                fputc(*q == 'n'   ? '\n'
+                                      : *q == 't' ? '\t'
+                                      : *q == 'r' ? '\r'
+                                                  : *q,
+                                      f);
                         } else {
                                 fputc(*q, f);
                         }
@@ -296,10 +315,10 @@ static void lex_next(struct lexer *lx)
         lx->kind = T_BAD;
 }
 
-static const char *const functions[] = { "and", "eq", "ge", "gt", "index", "join", "json", "le",
-                                          "len", "lower", "lt", "ne", "not", "or", "pad", "print",
-                                          "printf", "println", "slice", "split", "title",
-                                          "truncate", "upper" };
+static const char *const functions[] = {"and",   "eq",    "ge",    "gt",       "index",  "join",
+                                        "json",  "le",    "len",   "lower",    "lt",     "ne",
+                                        "not",   "or",    "pad",   "print",    "printf", "println",
+                                        "slice", "split", "title", "truncate", "upper"};
 
 static bool known_function(const char *name)
 {
@@ -319,7 +338,8 @@ static void split_fields(const char *chain, struct arg *a)
         }
 }
 
-static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct pipe **ret, berth_error **err);
+static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct pipe **ret,
+                      berth_error **err);
 
 static int parse_operand(struct lexer *lx, struct arg *a, berth_error **err)
 {
@@ -335,7 +355,8 @@ static int parse_operand(struct lexer *lx, struct arg *a, berth_error **err)
         case T_VAR: {
                 const char *dot = strchr(lx->text, '.');
                 a->kind = A_VAR;
-                a->name = xstrndup(lx->text + 1, dot ? (size_t)(dot - lx->text - 1) : strlen(lx->text + 1));
+                a->name = xstrndup(lx->text + 1,
+                                   dot ? (size_t)(dot - lx->text - 1) : strlen(lx->text + 1));
                 if (dot)
                         split_fields(dot, a);
                 break;
@@ -354,7 +375,8 @@ static int parse_operand(struct lexer *lx, struct arg *a, berth_error **err)
                 } else {
                         a->fval = strtod(lx->text, &end);
                         if (*end != '\0') {
-                                cleanup_free char *m = xasprintf("bad number syntax: \"%s\"", lx->text);
+                                cleanup_free char *m =
+                                    xasprintf("bad number syntax: \"%s\"", lx->text);
                                 return perr(err, lx->line, m);
                         }
                         a->kind = A_FLOAT;
@@ -402,7 +424,8 @@ static int parse_operand(struct lexer *lx, struct arg *a, berth_error **err)
         return 0;
 }
 
-static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct pipe **ret, berth_error **err)
+static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct pipe **ret,
+                      berth_error **err)
 {
         struct pipe *p = xmalloc0(sizeof(*p));
         int r = 0;
@@ -436,7 +459,7 @@ static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct p
                 }
         }
         for (;;) {
-                struct cmd c = { 0 };
+                struct cmd c = {0};
                 while (lx->kind != T_EOF && lx->kind != T_PIPE && lx->kind != T_RPAREN) {
                         if (lx->kind == T_BAD) {
                                 r = perr(err, lx->line, "bad character in action");
@@ -472,9 +495,10 @@ static int parse_pipe(struct lexer *lx, bool in_paren, bool allow_decl, struct p
         return 0;
 }
 
-static int parse_action_pipe(const char *s, int line, bool allow_decl, struct pipe **ret, berth_error **err)
+static int parse_action_pipe(const char *s, int line, bool allow_decl, struct pipe **ret,
+                             berth_error **err)
 {
-        struct lexer lx = { .p = s, .line = line };
+        struct lexer lx = {.p = s, .line = line};
         lex_next(&lx);
         if (lx.kind == T_EOF) {
                 free(lx.text);
@@ -488,7 +512,8 @@ static int parse_action_pipe(const char *s, int line, bool allow_decl, struct pi
 /* The first word of an action. */
 static const char *keyword(const char *s, const char **rest)
 {
-        static const char *const kw[] = { "if", "range", "with", "else", "end", "define", "template", "block", "break", "continue" };
+        static const char *const kw[] = {"if",     "range",    "with",  "else",  "end",
+                                         "define", "template", "block", "break", "continue"};
         while (isspace((unsigned char)*s))
                 s++;
         for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
@@ -523,7 +548,7 @@ static void node_clear(struct node *n)
 static int parse_control(struct items *it, const char *kw, const char *src, int line, int depth,
                          struct node *ret, berth_error **err)
 {
-        struct node n = { .kind = kw[0] == 'i' ? N_IF : kw[0] == 'r' ? N_RANGE : N_WITH };
+        struct node n = {.kind = kw[0] == 'i' ? N_IF : kw[0] == 'r' ? N_RANGE : N_WITH};
         const char *stop = NULL;
         cleanup_free char *else_rest = NULL;
         int r = parse_action_pipe(src, line, true, &n.pipe, err);
@@ -567,7 +592,7 @@ static int parse_list(struct items *it, struct list *l, int depth, const char **
         while (it->pos < it->n) {
                 struct item *cur = &it->v[it->pos++];
                 if (!cur->action) {
-                        list_add(l, (struct node){ .kind = N_TEXT, .text = xstrdup(cur->s) });
+                        list_add(l, (struct node){.kind = N_TEXT, .text = xstrdup(cur->s)});
                         continue;
                 }
                 const char *rest = NULL;
@@ -577,7 +602,7 @@ static int parse_list(struct items *it, struct list *l, int depth, const char **
                         int r = parse_action_pipe(cur->s, cur->line, true, &p, err);
                         if (r < 0)
                                 return r;
-                        list_add(l, (struct node){ .kind = N_ACTION, .pipe = p });
+                        list_add(l, (struct node){.kind = N_ACTION, .pipe = p});
                         continue;
                 }
                 if (strcmp(kw, "end") == 0 || strcmp(kw, "else") == 0) {
@@ -604,7 +629,7 @@ static int parse_list(struct items *it, struct list *l, int depth, const char **
 
 int cli_tmpl_parse(const char *src, struct cli_tmpl **ret, berth_error **err)
 {
-        struct items it = { 0 };
+        struct items it = {0};
         int r = split_items(src, &it, err);
         if (r < 0)
                 return r;
@@ -637,17 +662,17 @@ struct val {
 
 static struct val v_ref(json_object *o)
 {
-        return (struct val){ json_object_get(o), false };
+        return (struct val){json_object_get(o), false};
 }
 
 static struct val v_new(json_object *o)
 {
-        return (struct val){ o, false };
+        return (struct val){o, false};
 }
 
 static struct val v_missing(void)
 {
-        return (struct val){ NULL, true };
+        return (struct val){NULL, true};
 }
 
 static void v_put(struct val *v)
@@ -824,7 +849,8 @@ static ssize_t counter_write(void *cookie, const char *buf, size_t len)
 static int step(struct exec *x, berth_error **err)
 {
         if (++x->steps > MAX_STEPS)
-                return berth_fail(err, E2BIG, "template takes more than %d steps; narrow the --format template",
+                return berth_fail(err, E2BIG,
+                                  "template takes more than %d steps; narrow the --format template",
                                   MAX_STEPS);
         return 0;
 }
@@ -841,7 +867,7 @@ static void vars_pop_to(struct exec *x, size_t mark)
 static void var_push(struct exec *x, const char *name, struct val v)
 {
         x->vars = xrealloc(x->vars, (x->nvars + 1) * sizeof(struct var));
-        x->vars[x->nvars++] = (struct var){ xstrdup(name), v };
+        x->vars[x->nvars++] = (struct var){xstrdup(name), v};
 }
 
 static int xerr(berth_error **err, const char *fn, const char *what)
@@ -851,7 +877,8 @@ static int xerr(berth_error **err, const char *fn, const char *what)
 
 static double num(struct val v, bool *ok)
 {
-        *ok = v.o != NULL && (json_object_is_type(v.o, json_type_int) || json_object_is_type(v.o, json_type_double));
+        *ok = v.o != NULL && (json_object_is_type(v.o, json_type_int) ||
+                              json_object_is_type(v.o, json_type_double));
         return *ok ? json_object_get_double(v.o) : 0;
 }
 
@@ -880,11 +907,13 @@ static int compare(struct val a, struct val b)
         double x = num(a, &oka), y = num(b, &okb);
         if (oka && okb)
                 return x < y ? -1 : x > y;
-        if (a.o && b.o && json_object_is_type(a.o, json_type_string) && json_object_is_type(b.o, json_type_string)) {
+        if (a.o && b.o && json_object_is_type(a.o, json_type_string) &&
+            json_object_is_type(b.o, json_type_string)) {
                 int c = strcmp(json_object_get_string(a.o), json_object_get_string(b.o));
                 return c < 0 ? -1 : c > 0;
         }
-        if (a.o && b.o && json_object_is_type(a.o, json_type_boolean) && json_object_is_type(b.o, json_type_boolean))
+        if (a.o && b.o && json_object_is_type(a.o, json_type_boolean) &&
+            json_object_is_type(b.o, json_type_boolean))
                 return json_object_get_boolean(a.o) == json_object_get_boolean(b.o) ? 0 : 2;
         if (a.o == NULL && b.o == NULL)
                 return 0;
@@ -893,7 +922,8 @@ static int compare(struct val a, struct val b)
 
 static int too_big(berth_error **err)
 {
-        return berth_fail(err, EFBIG, "template output exceeds %d MiB; narrow the --format template",
+        return berth_fail(err, EFBIG,
+                          "template output exceeds %d MiB; narrow the --format template",
                           MAX_OUTPUT_MIB);
 }
 
@@ -963,7 +993,9 @@ static int go_printf(FILE *f, const char *fmt, struct val *args, size_t n, berth
                 case 'q': {
                         cleanup_free char *s = v_string(v);
                         json_object *js = json_object_new_string(s);
-                        fputs(json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), f);
+                        fputs(json_object_to_json_string_ext(
+                                  js, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                              f);
                         json_object_put(js);
                         break;
                 }
@@ -979,9 +1011,11 @@ static int go_printf(FILE *f, const char *fmt, struct val *args, size_t n, berth
         return 0;
 }
 
-static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struct val *ret, berth_error **err);
+static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struct val *ret,
+                     berth_error **err);
 
-static int eval_arg(struct exec *x, const struct arg *a, struct val dot, struct val *ret, berth_error **err)
+static int eval_arg(struct exec *x, const struct arg *a, struct val dot, struct val *ret,
+                    berth_error **err)
 {
         struct val base;
         switch (a->kind) {
@@ -1014,7 +1048,7 @@ static int eval_arg(struct exec *x, const struct arg *a, struct val dot, struct 
                 *ret = v_new(json_object_new_boolean(a->bval));
                 return 0;
         case A_NIL:
-                *ret = (struct val){ NULL, false };
+                *ret = (struct val){NULL, false};
                 return 0;
         case A_FUNC:
                 return xerr(err, a->name, "function used as a value");
@@ -1035,18 +1069,22 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
 #define NEED(k)                                                                                    \
         do {                                                                                       \
                 if (n != (k)) {                                                                    \
-                        cleanup_free char *m_ = xasprintf("wrong number of args for %s: want %d got %zu", fn, (k), n); \
+                        cleanup_free char *m_ =                                                    \
+                            xasprintf("wrong number of args for %s: want %d got %zu", fn, (k), n); \
                         return xerr(err, fn, m_);                                                  \
                 }                                                                                  \
         } while (0)
         if (strcmp(fn, "json") == 0) {
                 NEED(1);
-                const char *s = av[0].o ? json_object_to_json_string_ext(av[0].o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                                        : "null";
+                const char *s =
+                    av[0].o ? json_object_to_json_string_ext(
+                                  av[0].o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                            : "null";
                 *ret = v_new(json_object_new_string(s));
         } else if (strcmp(fn, "index") == 0) {
                 if (n < 1)
-                        return xerr(err, fn, "wrong number of args for index: want at least 1 got 0");
+                        return xerr(err, fn,
+                                    "wrong number of args for index: want at least 1 got 0");
                 struct val cur = v_ref(av[0].o);
                 cur.missing = av[0].missing;
                 for (size_t i = 1; i < n; i++) {
@@ -1056,7 +1094,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                                 double d = num(av[i], &ok);
                                 if (!ok || d < 0 || d >= (double)json_object_array_length(cur.o)) {
                                         v_put(&cur);
-                                        return xerr(err, fn, "error calling index: index out of range");
+                                        return xerr(err, fn,
+                                                    "error calling index: index out of range");
                                 }
                                 next = json_object_array_get_idx(cur.o, (size_t)d);
                                 v_put(&cur);
@@ -1068,7 +1107,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                                 cur = found ? v_ref(next) : v_missing();
                         } else {
                                 v_put(&cur);
-                                return xerr(err, fn, "error calling index: cannot index this value");
+                                return xerr(err, fn,
+                                            "error calling index: cannot index this value");
                         }
                 }
                 *ret = cur;
@@ -1112,7 +1152,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                         json_object_array_add(arr, json_object_new_string_len(p, (int)(q - p)));
                 json_object_array_add(arr, json_object_new_string(p));
                 *ret = v_new(arr);
-        } else if (strcmp(fn, "upper") == 0 || strcmp(fn, "lower") == 0 || strcmp(fn, "title") == 0) {
+        } else if (strcmp(fn, "upper") == 0 || strcmp(fn, "lower") == 0 ||
+                   strcmp(fn, "title") == 0) {
                 NEED(1);
                 char *s = v_string(av[0]);
                 bool start = true;
@@ -1127,7 +1168,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                 }
                 *ret = v_new(json_object_new_string(s));
                 free(s);
-        } else if (strcmp(fn, "print") == 0 || strcmp(fn, "println") == 0 || strcmp(fn, "printf") == 0) {
+        } else if (strcmp(fn, "print") == 0 || strcmp(fn, "println") == 0 ||
+                   strcmp(fn, "printf") == 0) {
                 char *s = NULL;
                 size_t len = 0;
                 FILE *f = open_memstream(&s, &len);
@@ -1135,7 +1177,9 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                         if (n < 1) {
                                 fclose(f);
                                 free(s);
-                                return xerr(err, fn, "wrong number of args for printf: want at least 1 got 0");
+                                return xerr(
+                                    err, fn,
+                                    "wrong number of args for printf: want at least 1 got 0");
                         }
                         cleanup_free char *fmt = v_string(av[0]);
                         if (go_printf(f, fmt, av + 1, n - 1, err) < 0) {
@@ -1145,8 +1189,10 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                         }
                 } else {
                         for (size_t i = 0; i < n; i++) {
-                                bool is_str = av[i].o && json_object_is_type(av[i].o, json_type_string);
-                                bool prev_str = i > 0 && av[i - 1].o && json_object_is_type(av[i - 1].o, json_type_string);
+                                bool is_str =
+                                    av[i].o && json_object_is_type(av[i].o, json_type_string);
+                                bool prev_str = i > 0 && av[i - 1].o &&
+                                                json_object_is_type(av[i - 1].o, json_type_string);
                                 if (i > 0 && (fn[5] == 'l' || (!is_str && !prev_str)))
                                         fputc(' ', f);
                                 go_print(f, av[i].o, av[i].missing);
@@ -1202,7 +1248,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                 if (!(dl < (double)MAX_OUTPUT && dr < (double)MAX_OUTPUT))
                         return too_big(err);
                 int l = dl < 0 ? 0 : (int)dl, r = dr < 0 ? 0 : (int)dr;
-                cleanup_free char *o = xasprintf("%*s%s%*s", l < 0 ? 0 : l, "", s, r < 0 ? 0 : r, "");
+                cleanup_free char *o =
+                    xasprintf("%*s%s%*s", l < 0 ? 0 : l, "", s, r < 0 ? 0 : r, "");
                 *ret = v_new(json_object_new_string(o));
         } else if (strcmp(fn, "truncate") == 0) {
                 NEED(2);
@@ -1228,7 +1275,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                         if (!slice_bound(av, n, 1, 0, &i) || !slice_bound(av, n, 2, len, &j) ||
                             i > j || j > len)
                                 return xerr(err, fn, "error calling slice: index out of range");
-                        *ret = v_new(json_object_new_string_len(json_object_get_string(o) + i, (int)(j - i)));
+                        *ret = v_new(json_object_new_string_len(json_object_get_string(o) + i,
+                                                                (int)(j - i)));
                 } else if (o && json_object_is_type(o, json_type_array)) {
                         size_t len = json_object_array_length(o);
                         if (!slice_bound(av, n, 1, 0, &i) || !slice_bound(av, n, 2, len, &j) ||
@@ -1236,7 +1284,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                                 return xerr(err, fn, "error calling slice: index out of range");
                         json_object *arr = json_object_new_array();
                         for (size_t k = i; k < j; k++)
-                                json_object_array_add(arr, json_object_get(json_object_array_get_idx(o, k)));
+                                json_object_array_add(
+                                    arr, json_object_get(json_object_array_get_idx(o, k)));
                         *ret = v_new(arr);
                 } else {
                         return xerr(err, fn, "error calling slice: cannot slice this value");
@@ -1248,15 +1297,16 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
 #undef NEED
 }
 
-static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct val *prev, bool has_prev,
-                    struct val *ret, berth_error **err)
+static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct val *prev,
+                    bool has_prev, struct val *ret, berth_error **err)
 {
         if (c->args[0].kind != A_FUNC) {
                 if (c->n > 1 || has_prev)
-                        return xerr(err, c->args[0].kind == A_FIELD && c->args[0].fields &&
-                                                 c->args[0].fields[0]
-                                                 ? c->args[0].fields[0]
-                                                 : "value",
+                        return xerr(err,
+                                    c->args[0].kind == A_FIELD && c->args[0].fields &&
+                                            c->args[0].fields[0]
+                                        ? c->args[0].fields[0]
+                                        : "value",
                                     "can't give argument to non-function");
                 return eval_arg(x, &c->args[0], dot, ret, err);
         }
@@ -1271,7 +1321,7 @@ static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct 
         }
         if (r == 0 && has_prev) {
                 av[got++] = *prev;
-                *prev = (struct val){ NULL, false };
+                *prev = (struct val){NULL, false};
         }
         if (r == 0)
                 r = call(c->args[0].name, av, got, ret, err);
@@ -1286,11 +1336,12 @@ static int eval_cmd(struct exec *x, const struct cmd *c, struct val dot, struct 
         return r;
 }
 
-static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struct val *ret, berth_error **err)
+static int eval_pipe(struct exec *x, const struct pipe *p, struct val dot, struct val *ret,
+                     berth_error **err)
 {
-        struct val cur = { NULL, false };
+        struct val cur = {NULL, false};
         for (size_t i = 0; i < p->n; i++) {
-                struct val next = { 0 };
+                struct val next = {0};
                 int r = eval_cmd(x, &p->cmds[i], dot, &cur, i > 0, &next, err);
                 v_put(&cur);
                 if (r < 0)
@@ -1305,8 +1356,8 @@ static int exec_list(struct exec *x, const struct list *l, struct val dot, berth
 
 /* One element of a range: $k, $v (or $v) declared, the body run on ELEM.
  * KEY (owned) is the index or the map key. */
-static int range_step(struct exec *x, const struct node *n, json_object *key, json_object *elem, size_t mark,
-                      berth_error **err)
+static int range_step(struct exec *x, const struct node *n, json_object *key, json_object *elem,
+                      size_t mark, berth_error **err)
 {
         if (step(x, err) < 0) {
                 json_object_put(key);
@@ -1343,7 +1394,8 @@ static int exec_node(struct exec *x, const struct node *n, struct val dot, berth
                 if (r < 0)
                         return r;
                 if (n->pipe->ndecl > 0) {
-                        var_push(x, n->pipe->decl[0], v); /* lives to the end of the enclosing list */
+                        var_push(x, n->pipe->decl[0],
+                                 v); /* lives to the end of the enclosing list */
                         return 0;
                 }
                 go_print(x->out, v.o, v.missing);
@@ -1409,14 +1461,14 @@ static int exec_list(struct exec *x, const struct list *l, struct val dot, berth
 
 int cli_tmpl_exec(const struct cli_tmpl *t, json_object *data, FILE *out, berth_error **err)
 {
-        struct counter c = { .out = out };
-        FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){ .write = counter_write });
+        struct counter c = {.out = out};
+        FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){.write = counter_write});
         if (f == NULL)
                 return berth_fail_errno(err, "fopencookie");
         setvbuf(f, NULL, _IONBF, 0);
-        struct exec x = { .out = f };
+        struct exec x = {.out = f};
         var_push(&x, "", v_ref(data));
-        int r = exec_list(&x, t->root, (struct val){ data, false }, err);
+        int r = exec_list(&x, t->root, (struct val){data, false}, err);
         vars_pop_to(&x, 0);
         free(x.vars);
         (void)fclose(f);

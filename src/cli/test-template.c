@@ -14,10 +14,11 @@
 #include "util/xalloc.h"
 
 static const char doc[] =
-        "{\"ID\":\"abc123\",\"Names\":\"web\",\"State\":{\"Status\":\"running\",\"Pid\":42,"
-        "\"Health\":null},\"Args\":[\"-f\",\"x y\"],\"Labels\":{\"b\":\"2\",\"a\":\"1\"},"
-        "\"Size\":1.5,\"Count\":3,\"Empty\":[],\"On\":true,\"Off\":false,\"Str\":\"\","
-        "\"Mounts\":[{\"Source\":\"/s\",\"Destination\":\"/d\"},{\"Source\":\"/t\",\"Destination\":\"/e\"}]}";
+    "{\"ID\":\"abc123\",\"Names\":\"web\",\"State\":{\"Status\":\"running\",\"Pid\":42,"
+    "\"Health\":null},\"Args\":[\"-f\",\"x y\"],\"Labels\":{\"b\":\"2\",\"a\":\"1\"},"
+    "\"Size\":1.5,\"Count\":3,\"Empty\":[],\"On\":true,\"Off\":false,\"Str\":\"\","
+    "\"Mounts\":[{\"Source\":\"/s\",\"Destination\":\"/d\"},{\"Source\":\"/t\",\"Destination\":\"/"
+    "e\"}]}";
 
 static void expect(const char *tmpl, const char *want)
 {
@@ -102,7 +103,8 @@ static void test_conditionals(void **state)
 static void test_functions(void **state)
 {
         expect("{{join .Args \",\"}}", "-f,x y");
-        expect("{{upper .ID}} {{lower \"ABC\"}} {{title \"hello world\"}}", "ABC123 abc Hello World");
+        expect("{{upper .ID}} {{lower \"ABC\"}} {{title \"hello world\"}}",
+               "ABC123 abc Hello World");
         expect("{{len .Args}} {{len .Labels}} {{len .ID}}", "2 2 6");
         expect("{{printf \"%s-%d-%5s|\" .ID .Count \"ab\"}}", "abc123-3-   ab|");
         expect("{{printf \"%.2f\" .Size}}", "1.50");
@@ -189,10 +191,10 @@ static void test_limits(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fields),       cmocka_unit_test(test_json),
-                cmocka_unit_test(test_range_index),  cmocka_unit_test(test_conditionals),
-                cmocka_unit_test(test_functions),    cmocka_unit_test(test_text_and_trim),
-                cmocka_unit_test(test_errors),       cmocka_unit_test(test_limits),
+            cmocka_unit_test(test_fields),      cmocka_unit_test(test_json),
+            cmocka_unit_test(test_range_index), cmocka_unit_test(test_conditionals),
+            cmocka_unit_test(test_functions),   cmocka_unit_test(test_text_and_trim),
+            cmocka_unit_test(test_errors),      cmocka_unit_test(test_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

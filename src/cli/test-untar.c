@@ -36,7 +36,7 @@ struct tarbuf {
 
 static struct tarbuf make_tar(const struct ent *ents, size_t n)
 {
-        struct tarbuf t = { .data = xmalloc(1 << 20) };
+        struct tarbuf t = {.data = xmalloc(1 << 20)};
         struct archive *a = archive_write_new();
         assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
         assert_int_equal(archive_write_open_memory(a, t.data, 1 << 20, &t.len), ARCHIVE_OK);
@@ -121,20 +121,18 @@ static void test_tree_rebased(void **state)
         (void)state;
         cleanup_free char *dir = tmpdir();
         const struct ent ents[] = {
-                { DIR_, "d/", NULL, 0750 },
-                { FILE_, "d/f", "hello\n", 0640 },
-                { DIR_, "d/sub", NULL, 0700 },
-                { FILE_, "d/sub/deep", "deep\n", 0755 },
-                { SYMLINK_, "d/l", "f", 0777 },
-                { HARDLINK_, "d/h", "d/f", 0640 },
+            {DIR_, "d/", NULL, 0750},     {FILE_, "d/f", "hello\n", 0640},
+            {DIR_, "d/sub", NULL, 0700},  {FILE_, "d/sub/deep", "deep\n", 0755},
+            {SYMLINK_, "d/l", "f", 0777}, {HARDLINK_, "d/h", "d/f", 0640},
         };
-        struct cli_untar_opts o = { .rebase_from = "d", .rebase_to = "e" };
+        struct cli_untar_opts o = {.rebase_from = "d", .rebase_to = "e"};
         cleanup_error berth_error *err = NULL;
         int r = untar(dir, ents, 6, &o, &err);
         if (r < 0)
                 fail_msg("untar: %s", err->msg);
-        cleanup_free char *f = path_in(dir, "e/f"), *deep = path_in(dir, "e/sub/deep"), *l = path_in(dir, "e/l"),
-                          *h = path_in(dir, "e/h"), *e = path_in(dir, "e"), *d = path_in(dir, "d");
+        cleanup_free char *f = path_in(dir, "e/f"), *deep = path_in(dir, "e/sub/deep"),
+                          *l = path_in(dir, "e/l"), *h = path_in(dir, "e/h"),
+                          *e = path_in(dir, "e"), *d = path_in(dir, "d");
         cleanup_free char *data = NULL;
         assert_int_equal(berth_read_file(f, &data, NULL, NULL), 0);
         assert_string_equal(data, "hello\n");
@@ -148,7 +146,7 @@ static void test_tree_rebased(void **state)
         assert_int_equal(st.st_ino, st2.st_ino);
         assert_int_equal(stat(deep, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0755);
-        char buf[16] = { 0 };
+        char buf[16] = {0};
         assert_int_equal(readlink(l, buf, sizeof(buf) - 1), 1);
         assert_string_equal(buf, "f");
         assert_int_equal(stat(e, &st), 0);
@@ -164,14 +162,15 @@ static void test_merge_and_replace(void **state)
 {
         (void)state;
         cleanup_free char *dir = tmpdir();
-        cleanup_free char *keep = path_in(dir, "x/keep"), *x = path_in(dir, "x"), *y = path_in(dir, "y");
+        cleanup_free char *keep = path_in(dir, "x/keep"), *x = path_in(dir, "x"),
+                          *y = path_in(dir, "y");
         assert_int_equal(mkdir(x, 0755), 0);
         assert_int_equal(berth_write_file_atomic(keep, "k", 1, 0644, NULL), 0);
         assert_int_equal(berth_write_file_atomic(y, "old", 3, 0644, NULL), 0);
         const struct ent ok[] = {
-                { DIR_, "x", NULL, 0755 },
-                { FILE_, "x/new", "n", 0644 },
-                { FILE_, "y", "new", 0600 },
+            {DIR_, "x", NULL, 0755},
+            {FILE_, "x/new", "n", 0644},
+            {FILE_, "y", "new", 0600},
         };
         cleanup_error berth_error *err = NULL;
         int r = untar(dir, ok, 3, NULL, &err);
@@ -184,14 +183,14 @@ static void test_merge_and_replace(void **state)
         assert_string_equal(data, "new");
 
         /* docker's NoOverwriteDirNonDir, both ways */
-        const struct ent file_over_dir[] = { { FILE_, "x", "f", 0644 } };
+        const struct ent file_over_dir[] = {{FILE_, "x", "f", 0644}};
         r = untar(dir, file_over_dir, 1, NULL, &err);
         assert_int_equal(r, -EISDIR);
         assert_non_null(strstr(err->msg, "cannot overwrite directory `x` with non-directory"));
         berth_error_freep(&err);
         struct stat st;
         assert_int_equal(stat(keep, &st), 0); /* the directory is still there */
-        const struct ent dir_over_file[] = { { DIR_, "y", NULL, 0755 } };
+        const struct ent dir_over_file[] = {{DIR_, "y", NULL, 0755}};
         r = untar(dir, dir_over_file, 1, NULL, &err);
         assert_int_equal(r, -ENOTDIR);
         (void)berth_rm_rf(dir, NULL);
@@ -203,9 +202,9 @@ static void test_symlink_inside_is_followed(void **state)
         (void)state;
         cleanup_free char *dir = tmpdir();
         const struct ent ents[] = {
-                { DIR_, "a", NULL, 0755 },
-                { SYMLINK_, "l", "a", 0777 },
-                { FILE_, "l/f", "via link", 0644 },
+            {DIR_, "a", NULL, 0755},
+            {SYMLINK_, "l", "a", 0777},
+            {FILE_, "l/f", "via link", 0644},
         };
         cleanup_error berth_error *err = NULL;
         int r = untar(dir, ents, 3, NULL, &err);
@@ -218,7 +217,8 @@ static void test_symlink_inside_is_followed(void **state)
         (void)berth_rm_rf(dir, NULL);
 }
 
-static void expect_refused(const char *dest, const struct ent *ents, size_t n, const char *outside_victim)
+static void expect_refused(const char *dest, const struct ent *ents, size_t n,
+                           const char *outside_victim)
 {
         cleanup_error berth_error *err = NULL;
         int r = untar(dest, ents, n, NULL, &err);
@@ -246,7 +246,8 @@ static void escapes(void)
         cleanup_free char *hl_victim = path_in(dest, "h");
 
         /* the case of the brief: evil -> /, then evil/tmp/.../pwned */
-        const struct ent abs_link[] = { { SYMLINK_, "evil", "/", 0777 }, { FILE_, through_root, "x", 0644 } };
+        const struct ent abs_link[] = {{SYMLINK_, "evil", "/", 0777},
+                                       {FILE_, through_root, "x", 0644}};
         expect_refused(dest, abs_link, 2, victim);
         (void)berth_rm_rf(dest, NULL);
         assert_int_equal(mkdir(dest, 0755), 0);
@@ -255,7 +256,8 @@ static void escapes(void)
         assert_missing(in_root);
 
         /* up -> ../.. (dest is /tmp/X/dest), then up/<outside>/pwned */
-        const struct ent rel_link[] = { { SYMLINK_, "up", "../..", 0777 }, { FILE_, through_up, "x", 0644 } };
+        const struct ent rel_link[] = {{SYMLINK_, "up", "../..", 0777},
+                                       {FILE_, through_up, "x", 0644}};
         expect_refused(dest, rel_link, 2, victim);
         (void)berth_rm_rf(dest, NULL);
         assert_int_equal(mkdir(dest, 0755), 0);
@@ -263,7 +265,8 @@ static void escapes(void)
         /* a link to a missing directory outside */
         cleanup_free char *missing_out = path_in(outside, "newdir");
         cleanup_free char *missing_victim = path_in(outside, "newdir/pwned");
-        const struct ent dangling[] = { { SYMLINK_, "dl", missing_out, 0777 }, { FILE_, "dl/pwned", "x", 0644 } };
+        const struct ent dangling[] = {{SYMLINK_, "dl", missing_out, 0777},
+                                       {FILE_, "dl/pwned", "x", 0644}};
         expect_refused(dest, dangling, 2, missing_victim);
         assert_missing(missing_out);
         (void)berth_rm_rf(dest, NULL);
@@ -271,19 +274,19 @@ static void escapes(void)
 
         /* names with ".." or absolute */
         cleanup_free char *dotdot = xasprintf("../../%s/pwned", out_base);
-        const struct ent up_name[] = { { FILE_, dotdot, "x", 0644 } };
+        const struct ent up_name[] = {{FILE_, dotdot, "x", 0644}};
         expect_refused(dest, up_name, 1, victim);
         cleanup_free char *abs_name = xstrdup(victim);
-        const struct ent abs[] = { { FILE_, abs_name, "x", 0644 } };
+        const struct ent abs[] = {{FILE_, abs_name, "x", 0644}};
         expect_refused(dest, abs, 1, victim);
 
         /* a hardlink to a file outside, through a symlink or with ".." */
-        const struct ent hl[] = { { SYMLINK_, "evil", "/", 0777 }, { HARDLINK_, "h", hl_target, 0644 } };
+        const struct ent hl[] = {{SYMLINK_, "evil", "/", 0777}, {HARDLINK_, "h", hl_target, 0644}};
         expect_refused(dest, hl, 2, hl_victim);
         (void)berth_rm_rf(dest, NULL);
         assert_int_equal(mkdir(dest, 0755), 0);
         cleanup_free char *hl_up = xasprintf("../../%s/secret", out_base);
-        const struct ent hl2[] = { { HARDLINK_, "h", hl_up, 0644 } };
+        const struct ent hl2[] = {{HARDLINK_, "h", hl_up, 0644}};
         expect_refused(dest, hl2, 1, hl_victim);
 
         (void)berth_rm_rf(outside, NULL);
@@ -312,7 +315,7 @@ static void test_stream_error_is_reported(void **state)
         cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         cleanup_error berth_error *err = NULL;
         /* a tar that is not one */
-        struct tarbuf t = { .data = xstrdup("this is not a tar archive, not at all, no"), .len = 41 };
+        struct tarbuf t = {.data = xstrdup("this is not a tar archive, not at all, no"), .len = 41};
         assert_true(cli_untar(fd, mem_read, &t, NULL, &err) < 0);
         assert_non_null(strstr(err->msg, "reading the archive"));
         free(t.data);
@@ -322,12 +325,12 @@ static void test_stream_error_is_reported(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_tree_rebased),
-                cmocka_unit_test(test_merge_and_replace),
-                cmocka_unit_test(test_symlink_inside_is_followed),
-                cmocka_unit_test(test_escapes_refused),
-                cmocka_unit_test(test_escapes_refused_without_openat2),
-                cmocka_unit_test(test_stream_error_is_reported),
+            cmocka_unit_test(test_tree_rebased),
+            cmocka_unit_test(test_merge_and_replace),
+            cmocka_unit_test(test_symlink_inside_is_followed),
+            cmocka_unit_test(test_escapes_refused),
+            cmocka_unit_test(test_escapes_refused_without_openat2),
+            cmocka_unit_test(test_stream_error_is_reported),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,8 @@ int cmd_save(struct cli *c, int argc, char **argv)
 {
         const char *output = NULL, *format = "docker";
         struct cli_opt opts[] = {
-                { "-o", "--output", true, &output, NULL, NULL },
-                { NULL, "--format", true, &format, NULL, NULL },
+            {"-o", "--output", true, &output, NULL, NULL},
+            {NULL, "--format", true, &format, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -40,7 +40,8 @@ int cmd_save(struct cli *c, int argc, char **argv)
                 return 1;
         if (output == NULL || strcmp(output, "-") == 0) {
                 if (isatty(1)) {
-                        fprintf(stderr, "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+                        fprintf(stderr, "Error: cowardly refusing to save to a terminal. Use the "
+                                        "-o flag or redirect\n");
                         return 1;
                 }
                 fd = dup(1);
@@ -72,8 +73,8 @@ int cmd_load(struct cli *c, int argc, char **argv)
         const char *input = NULL;
         bool quiet = false;
         struct cli_opt opts[] = {
-                { "-i", "--input", true, &input, NULL, NULL },
-                { "-q", "--quiet", false, NULL, NULL, &quiet },
+            {"-i", "--input", true, &input, NULL, NULL},
+            {"-q", "--quiet", false, NULL, NULL, &quiet},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -110,9 +111,9 @@ int cmd_import(struct cli *c, int argc, char **argv)
         cleanup_strv char **changes = NULL;
         const char *message = NULL, *platform = NULL;
         struct cli_opt opts[] = {
-                { "-c", "--change", true, NULL, &changes, NULL },
-                { "-m", "--message", true, &message, NULL, NULL },
-                { NULL, "--platform", true, &platform, NULL, NULL },
+            {"-c", "--change", true, NULL, &changes, NULL},
+            {"-m", "--message", true, &message, NULL, NULL},
+            {NULL, "--platform", true, &platform, NULL, NULL},
         };
         cleanup_free char **pos = NULL;
         cleanup_error berth_error *err = NULL;
@@ -121,7 +122,8 @@ int cmd_import(struct cli *c, int argc, char **argv)
         struct berth_image_store *s;
         int np = cli_parse(argc, argv, opts, 3, &pos);
         if (np < 1 || np > 2)
-                return cli_usage("berth import [-c CHANGE]... [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]");
+                return cli_usage(
+                    "berth import [-c CHANGE]... [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]");
         if (strcmp(pos[0], "-") == 0) {
                 fd = dup(0);
         } else {

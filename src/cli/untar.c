@@ -76,7 +76,8 @@ static char *normalise(const char *name)
 static bool same_file(int a, int b)
 {
         struct stat sa, sb;
-        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
 }
 
 /* An O_PATH fd of the directory PATH (normalised, relative; "" is the
@@ -106,14 +107,17 @@ static int resolve_dir(struct untar *u, const char *path, bool create, berth_err
                 fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
                         struct stat st;
-                        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-                                return escape_fail(u, "a symlink on its path leads out of the destination", err);
+                        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                            S_ISLNK(st.st_mode))
+                                return escape_fail(
+                                    u, "a symlink on its path leads out of the destination", err);
                         return berth_fail_errno(err, "entry `%s`: `%s`", u->entry, path);
                 }
         } else if (fd < 0) {
                 return berth_fail_errno(err, "entry `%s`: `%s`", u->entry, path);
         }
-        cleanup_close int in_root = berth_open_in_root(u->root, path, O_PATH | O_DIRECTORY, 0, NULL);
+        cleanup_close int in_root =
+            berth_open_in_root(u->root, path, O_PATH | O_DIRECTORY, 0, NULL);
         if (in_root < 0 || !same_file(fd, in_root))
                 return escape_fail(u, "a symlink on its path leads out of the destination", err);
         return steal_fd(&fd);
@@ -167,9 +171,11 @@ static int make_way(struct untar *u, int pfd, const char *base, bool is_dir, boo
                 return berth_fail_errno(err, "entry `%s`: stat", u->entry);
         }
         if (S_ISDIR(st.st_mode) && !is_dir)
-                return berth_fail(err, EISDIR, "cannot overwrite directory `%s` with non-directory", u->entry);
+                return berth_fail(err, EISDIR, "cannot overwrite directory `%s` with non-directory",
+                                  u->entry);
         if (!S_ISDIR(st.st_mode) && is_dir)
-                return berth_fail(err, ENOTDIR, "cannot overwrite non-directory `%s` with directory", u->entry);
+                return berth_fail(err, ENOTDIR,
+                                  "cannot overwrite non-directory `%s` with directory", u->entry);
         if (is_dir) {
                 *ret_dir_exists = true;
                 return 0;
@@ -179,7 +185,8 @@ static int make_way(struct untar *u, int pfd, const char *base, bool is_dir, boo
         return 0;
 }
 
-static int write_data(struct untar *u, struct archive *a, int fd, struct archive_entry *e, berth_error **err)
+static int write_data(struct untar *u, struct archive *a, int fd, struct archive_entry *e,
+                      berth_error **err)
 {
         const void *buf;
         size_t len;
@@ -189,7 +196,8 @@ static int write_data(struct untar *u, struct archive *a, int fd, struct archive
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return berth_fail(err, EIO, "entry `%s`: %s", u->entry, archive_error_string(a));
+                        return berth_fail(err, EIO, "entry `%s`: %s", u->entry,
+                                          archive_error_string(a));
                 const char *p = buf;
                 while (len > 0) {
                         ssize_t n = TEMP_FAILURE_RETRY_INT(pwrite(fd, p, len, (off_t)off));
@@ -206,7 +214,8 @@ static int write_data(struct untar *u, struct archive *a, int fd, struct archive
         return 0;
 }
 
-static int write_hardlink(struct untar *u, int pfd, const char *base, const char *link, berth_error **err)
+static int write_hardlink(struct untar *u, int pfd, const char *base, const char *link,
+                          berth_error **err)
 {
         cleanup_free char *rebased = rebase(u->o, link);
         cleanup_free char *target = normalise(rebased);
@@ -222,13 +231,15 @@ static int write_hardlink(struct untar *u, int pfd, const char *base, const char
         if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return berth_fail_errno(err, "entry `%s`: hardlink target `%s`", u->entry, link);
         if (S_ISDIR(st.st_mode))
-                return berth_fail(err, EPERM, "entry `%s`: hardlink to the directory `%s`", u->entry, link);
+                return berth_fail(err, EPERM, "entry `%s`: hardlink to the directory `%s`",
+                                  u->entry, link);
         if (linkat(tfd, tbase, pfd, base, 0) < 0)
                 return berth_fail_errno(err, "entry `%s`: link to `%s`", u->entry, link);
         return 0;
 }
 
-static int write_entry(struct untar *u, struct archive *a, struct archive_entry *e, berth_error **err)
+static int write_entry(struct untar *u, struct archive *a, struct archive_entry *e,
+                       berth_error **err)
 {
         cleanup_free char *rebased = rebase(u->o, archive_entry_pathname(e));
         cleanup_free char *name = normalise(rebased);
@@ -261,7 +272,8 @@ static int write_entry(struct untar *u, struct archive *a, struct archive_entry 
         case AE_IFDIR: {
                 if (!dir_exists && mkdirat(pfd, base, 0700) < 0)
                         return berth_fail_errno(err, "entry `%s`: mkdir", u->entry);
-                cleanup_close int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                cleanup_close int fd =
+                    openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return berth_fail_errno(err, "entry `%s`: open", u->entry);
                 if (fchmod(fd, perm) < 0)
@@ -276,7 +288,8 @@ static int write_entry(struct untar *u, struct archive *a, struct archive_entry 
                 return 0;
         }
         case AE_IFREG: {
-                cleanup_close int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                cleanup_close int fd =
+                    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return berth_fail_errno(err, "entry `%s`: create", u->entry);
                 r = write_data(u, a, fd, e, err);
@@ -300,7 +313,9 @@ static int write_entry(struct untar *u, struct archive *a, struct archive_entry 
         case AE_IFCHR:
         case AE_IFBLK:
         case AE_IFIFO: {
-                dev_t dev = type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+                dev_t dev = type == AE_IFIFO
+                                ? 0
+                                : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
                 if (mknodat(pfd, base, type | 0600, dev) < 0)
                         return berth_fail_errno(err, "entry `%s`: mknod", u->entry);
                 /* a node just made by us, not a symlink */
@@ -312,15 +327,16 @@ static int write_entry(struct untar *u, struct archive *a, struct archive_entry 
         case AE_IFSOCK:
                 return 0;
         default:
-                return berth_fail(err, EINVAL, "entry `%s`: unsupported type %o", u->entry, (unsigned)type);
+                return berth_fail(err, EINVAL, "entry `%s`: unsupported type %o", u->entry,
+                                  (unsigned)type);
         }
 }
 
 static int finish_dir_times(struct untar *u, berth_error **err)
 {
         for (size_t i = u->n_dirs; i-- > 0;) {
-                cleanup_close int fd = berth_open_in_root(u->root, u->dirs[i].path,
-                                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, err);
+                cleanup_close int fd = berth_open_in_root(
+                    u->root, u->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, err);
                 if (fd < 0)
                         return fd;
                 if (futimens(fd, u->dirs[i].ts) < 0)
@@ -350,7 +366,7 @@ static void archive_read_freep(struct archive **a)
 int cli_untar(int dirfd, cli_untar_read_fn fn, void *ud, const struct cli_untar_opts *opts,
               berth_error **err)
 {
-        static const struct cli_untar_opts none = { 0 };
+        static const struct cli_untar_opts none = {0};
         struct untar *u = xmalloc0(sizeof(*u));
         __attribute__((cleanup(archive_read_freep))) struct archive *a = archive_read_new();
         unsigned long max = opts && opts->max_entries ? opts->max_entries : DEFAULT_MAX_ENTRIES;
@@ -373,7 +389,8 @@ int cli_untar(int dirfd, cli_untar_read_fn fn, void *ud, const struct cli_untar_
                 if (k == ARCHIVE_EOF)
                         break;
                 if (k < ARCHIVE_WARN) {
-                        r = berth_fail(err, EIO, "reading the archive: %s", archive_error_string(a));
+                        r = berth_fail(err, EIO, "reading the archive: %s",
+                                       archive_error_string(a));
                         goto out;
                 }
                 if (++entries > max) {

@@ -24,16 +24,16 @@
 #include "util/xalloc.h"
 
 #define MAX_HEADER_BYTES (64 * 1024)
-#define MAX_HEADERS 100
-#define MAX_ERROR_BODY (1024 * 1024)
-#define MAX_JSON_BODY (256 * 1024 * 1024)
+#define MAX_HEADERS      100
+#define MAX_ERROR_BODY   (1024 * 1024)
+#define MAX_JSON_BODY    (256 * 1024 * 1024)
 
 struct berth_client {
         char *host;
         char *unix_path; /* unix socket, or NULL for tcp */
         char *tcp_host;
         char *tcp_port;
-        char *version;   /* negotiated, NULL before */
+        char *version;                /* negotiated, NULL before */
         struct berth_tls_config *tls; /* tcp:// with TLS, or NULL */
 };
 
@@ -44,7 +44,7 @@ struct berth_response {
         int status;
         char **headers; /* "name: value" with the name lowercased */
         enum body_mode mode;
-        uint64_t left;    /* BODY_LENGTH: bytes left; BODY_CHUNKED: bytes left in chunk */
+        uint64_t left;          /* BODY_LENGTH: bytes left; BODY_CHUNKED: bytes left in chunk */
         bool chunk_trailer_due; /* a CRLF follows the current chunk */
         bool done;
         char buf[16384];
@@ -74,12 +74,14 @@ int berth_client_new(const char *host, struct berth_client **ret, berth_error **
                         const char *rb = memchr(h, ']', (size_t)(end - h));
                         if (rb != NULL && rb + 1 < end && rb[1] == ':')
                                 colon = rb + 1;
-                        c->tcp_host = xstrndup(h + 1, rb ? (size_t)(rb - h - 1) : (size_t)(end - h - 1));
+                        c->tcp_host =
+                            xstrndup(h + 1, rb ? (size_t)(rb - h - 1) : (size_t)(end - h - 1));
                 } else {
                         colon = memchr(h, ':', (size_t)(end - h));
                         c->tcp_host = xstrndup(h, colon ? (size_t)(colon - h) : (size_t)(end - h));
                 }
-                c->tcp_port = colon ? xstrndup(colon + 1, (size_t)(end - colon - 1)) : xstrdup("2375");
+                c->tcp_port =
+                    colon ? xstrndup(colon + 1, (size_t)(end - colon - 1)) : xstrdup("2375");
                 if (*c->tcp_host == '\0') {
                         free(c->tcp_host);
                         c->tcp_host = xstrdup("localhost");
@@ -87,9 +89,11 @@ int berth_client_new(const char *host, struct berth_client **ret, berth_error **
         } else {
                 berth_client_free(c);
                 return berth_fail(err, EINVAL,
-                                  "invalid daemon host `%s`: use unix:///path or tcp://host:port", host);
+                                  "invalid daemon host `%s`: use unix:///path or tcp://host:port",
+                                  host);
         }
-        if (c->unix_path != NULL && strlen(c->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        if (c->unix_path != NULL &&
+            strlen(c->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
                 berth_client_free(c);
                 return berth_fail(err, ENAMETOOLONG, "socket path `%s`", host);
         }
@@ -110,7 +114,8 @@ void berth_client_free(struct berth_client *c)
         free(c);
 }
 
-int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls, berth_error **err)
+int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls,
+                         berth_error **err)
 {
         struct berth_tls_config *t = NULL;
         if (c->unix_path != NULL)
@@ -141,7 +146,8 @@ void berth_client_set_version(struct berth_client *c, const char *version)
 
 static int connect_fail(struct berth_client *c, int e, berth_error **err)
 {
-        return berth_fail(err, e, "Cannot connect to the Berth daemon at %s. Is the berthd daemon running?",
+        return berth_fail(err, e,
+                          "Cannot connect to the Berth daemon at %s. Is the berthd daemon running?",
                           c->host);
 }
 
@@ -149,7 +155,7 @@ int berth_client_connect(struct berth_client *c, berth_error **err)
 {
         cleanup_close int fd = -1;
         if (c->unix_path != NULL) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
                 memcpy(sa.sun_path, c->unix_path, strlen(c->unix_path) + 1);
                 fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (fd < 0)
@@ -158,10 +164,11 @@ int berth_client_connect(struct berth_client *c, berth_error **err)
                         return connect_fail(c, errno, err);
                 return steal_fd(&fd);
         }
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
         int r = getaddrinfo(c->tcp_host, c->tcp_port, &hints, &ai);
         if (r != 0)
-                return berth_fail(err, EHOSTUNREACH, "resolving `%s`: %s", c->tcp_host, gai_strerror(r));
+                return berth_fail(err, EHOSTUNREACH, "resolving `%s`: %s", c->tcp_host,
+                                  gai_strerror(r));
         int last = ECONNREFUSED;
         for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
                 fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -286,9 +293,11 @@ static int read_head(struct berth_response *r, const char *method, berth_error *
         if (k < 0)
                 return k;
         if (k == 0)
-                return berth_fail(err, EPROTO, "the daemon closed the connection without answering");
+                return berth_fail(err, EPROTO,
+                                  "the daemon closed the connection without answering");
         if (strncmp(status, "HTTP/1.", 7) != 0 || strlen(status) < 12)
-                return berth_fail(err, EPROTO, "malformed status line from the daemon: `%.80s`", status);
+                return berth_fail(err, EPROTO, "malformed status line from the daemon: `%.80s`",
+                                  status);
         r->status = atoi(status + 9);
         r->headers = xmalloc0(sizeof(char *));
         for (;;) {
@@ -297,7 +306,8 @@ static int read_head(struct berth_response *r, const char *method, berth_error *
                 if (k < 0)
                         return k;
                 if (k == 0)
-                        return berth_fail(err, EPROTO, "the daemon closed the connection in the headers");
+                        return berth_fail(err, EPROTO,
+                                          "the daemon closed the connection in the headers");
                 if (*line == '\0') {
                         free(line);
                         break;
@@ -326,7 +336,8 @@ static int read_head(struct berth_response *r, const char *method, berth_error *
         } else if (cl != NULL) {
                 uint64_t v;
                 if (berth_parse_uint64(cl, &v) < 0)
-                        return berth_fail(err, EPROTO, "bad Content-Length `%s` from the daemon", cl);
+                        return berth_fail(err, EPROTO, "bad Content-Length `%s` from the daemon",
+                                          cl);
                 r->mode = BODY_LENGTH;
                 r->left = v;
         } else {
@@ -365,7 +376,7 @@ static int request(struct berth_client *c, const char *method, const char *path,
                    const struct berth_request *req, bool defer_head, struct berth_response **ret,
                    berth_error **err)
 {
-        static const struct berth_request none = { .body_fd = -1 };
+        static const struct berth_request none = {.body_fd = -1};
         struct berth_response *resp = NULL;
         cleanup_free char *head = NULL;
         size_t head_len = 0;
@@ -444,7 +455,8 @@ int berth_client_request(struct berth_client *c, const char *method, const char 
 }
 
 int berth_client_send(struct berth_client *c, const char *method, const char *path,
-                      const struct berth_request *req, struct berth_response **ret, berth_error **err)
+                      const struct berth_request *req, struct berth_response **ret,
+                      berth_error **err)
 {
         return request(c, method, path, req, true, ret, err);
 }
@@ -489,7 +501,8 @@ ssize_t berth_response_read(struct berth_response *r, void *buf, size_t len, ber
                         if (n < 0)
                                 return n;
                         if (n == 0)
-                                return berth_fail(err, EPROTO, "the daemon closed the connection mid-body");
+                                return berth_fail(err, EPROTO,
+                                                  "the daemon closed the connection mid-body");
                 }
                 if ((uint64_t)len > r->left)
                         len = (size_t)r->left;
@@ -504,7 +517,8 @@ ssize_t berth_response_read(struct berth_response *r, void *buf, size_t len, ber
                         if (r->chunk_trailer_due) {
                                 k = read_line(r, &line, err);
                                 if (k <= 0)
-                                        return k < 0 ? k : berth_fail(err, EPROTO, "truncated chunk");
+                                        return k < 0 ? k
+                                                     : berth_fail(err, EPROTO, "truncated chunk");
                                 free(steal_pointer(&line));
                                 r->chunk_trailer_due = false;
                         }
@@ -512,7 +526,8 @@ ssize_t berth_response_read(struct berth_response *r, void *buf, size_t len, ber
                         if (k < 0)
                                 return k;
                         if (k == 0) /* a daemon killed mid-stream: treat as the end */
-                                return berth_fail(err, EPROTO, "the daemon closed the stream unexpectedly");
+                                return berth_fail(err, EPROTO,
+                                                  "the daemon closed the stream unexpectedly");
                         char *end = NULL;
                         errno = 0;
                         unsigned long long v = strtoull(line, &end, 16);
@@ -537,7 +552,8 @@ ssize_t berth_response_read(struct berth_response *r, void *buf, size_t len, ber
                         if (n < 0)
                                 return n;
                         if (n == 0)
-                                return berth_fail(err, EPROTO, "the daemon closed the stream unexpectedly");
+                                return berth_fail(err, EPROTO,
+                                                  "the daemon closed the stream unexpectedly");
                 }
                 if ((uint64_t)len > r->left)
                         len = (size_t)r->left;
@@ -602,12 +618,13 @@ int berth_response_next_json(struct berth_response *r, json_object **ret, berth_
         for (;;) {
                 /* Parse what is pending first. */
                 while (r->tok_pending_len > 0) {
-                        json_object *o = json_tokener_parse_ex(r->tok, r->tok_pending,
-                                                               (int)r->tok_pending_len);
+                        json_object *o =
+                            json_tokener_parse_ex(r->tok, r->tok_pending, (int)r->tok_pending_len);
                         enum json_tokener_error e = json_tokener_get_error(r->tok);
                         if (o != NULL) {
                                 size_t used = json_tokener_get_parse_end(r->tok);
-                                memmove(r->tok_pending, r->tok_pending + used, r->tok_pending_len - used);
+                                memmove(r->tok_pending, r->tok_pending + used,
+                                        r->tok_pending_len - used);
                                 r->tok_pending_len -= used;
                                 json_tokener_reset(r->tok);
                                 *ret = o;
@@ -682,11 +699,11 @@ int berth_client_call(struct berth_client *c, const char *method, const char *pa
                       json_object *body, json_object **ret, berth_error **err)
 {
         cleanup_response struct berth_response *r = NULL;
-        struct berth_request req = { .body_fd = -1 };
+        struct berth_request req = {.body_fd = -1};
         if (body != NULL) {
                 req.content_type = "application/json";
                 req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-                                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
                 req.body_len = strlen(req.body);
         }
         int k = berth_client_request(c, method, path, &req, &r, err);
@@ -713,7 +730,7 @@ static int version_cmp(const char *a, const char *b)
 int berth_client_ping(struct berth_client *c, berth_error **err)
 {
         cleanup_response struct berth_response *r = NULL;
-        struct berth_request req = { .body_fd = -1, .no_version = true };
+        struct berth_request req = {.body_fd = -1, .no_version = true};
         int k = berth_client_request(c, "HEAD", "/_ping", &req, &r, err);
         if (k < 0)
                 return k;

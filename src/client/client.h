@@ -47,7 +47,8 @@ struct berth_client_tls {
         const char *key_file;
         bool verify;
 };
-int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls, berth_error **err);
+int berth_client_set_tls(struct berth_client *c, const struct berth_client_tls *tls,
+                         berth_error **err);
 
 /* HEAD /_ping: negotiates the version (min of ours and the daemon's
  * Api-Version). Fails with ECONNREFUSED / ENOENT when no daemon answers. */
@@ -57,13 +58,13 @@ int berth_client_ping(struct berth_client *c, berth_error **err);
 int berth_client_connect(struct berth_client *c, berth_error **err);
 
 struct berth_request {
-        const char *content_type;  /* NULL: none (and no body unless given) */
-        const void *body;          /* a body in memory ... */
+        const char *content_type; /* NULL: none (and no body unless given) */
+        const void *body;         /* a body in memory ... */
         size_t body_len;
-        int body_fd;               /* ... or streamed from an fd (chunked); -1: none */
-        char *const *headers;      /* extra "Name: value" lines, NULL-terminated */
-        bool upgrade;              /* Connection: Upgrade, Upgrade: tcp (hijack) */
-        bool no_version;           /* do not prefix the path with /vX.Y */
+        int body_fd;          /* ... or streamed from an fd (chunked); -1: none */
+        char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+        bool upgrade;         /* Connection: Upgrade, Upgrade: tcp (hijack) */
+        bool no_version;      /* do not prefix the path with /vX.Y */
 };
 
 /* Send METHOD PATH (PATH starts with '/', may carry a query string; the
@@ -78,7 +79,8 @@ int berth_client_request(struct berth_client *c, const char *method, const char 
  * answer comes later (POST /containers/{id}/wait before start); read the
  * head with berth_response_head() before using the response. */
 int berth_client_send(struct berth_client *c, const char *method, const char *path,
-                      const struct berth_request *req, struct berth_response **ret, berth_error **err);
+                      const struct berth_request *req, struct berth_response **ret,
+                      berth_error **err);
 int berth_response_head(struct berth_response *r, berth_error **err);
 
 int berth_response_status(const struct berth_response *r);

@@ -42,7 +42,8 @@ int berth_demux_feed(struct berth_demux *d, const void *buf, size_t len, int out
                         d->have = 0;
                         d->stream = d->hdr[0];
                         if (d->stream > 3 || d->hdr[1] || d->hdr[2] || d->hdr[3])
-                                return berth_fail(err, EPROTO, "malformed multiplexed stream header");
+                                return berth_fail(err, EPROTO,
+                                                  "malformed multiplexed stream header");
                         d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 |
                                   (uint32_t)d->hdr[6] << 8 | d->hdr[7];
                         continue;
@@ -62,13 +63,14 @@ int berth_demux_feed(struct berth_demux *d, const void *buf, size_t len, int out
 static int emit(struct berth_demux *d, bool tty, const char *buf, size_t n, int out_fd, int err_fd,
                 berth_error **err)
 {
-        return tty ? write_out(out_fd, buf, n, err) : berth_demux_feed(d, buf, n, out_fd, err_fd, err);
+        return tty ? write_out(out_fd, buf, n, err)
+                   : berth_demux_feed(d, buf, n, out_fd, err_fd, err);
 }
 
 int berth_response_copy_stream(struct berth_response *r, bool tty, int out_fd, int err_fd,
                                berth_error **err)
 {
-        struct berth_demux d = { 0 };
+        struct berth_demux d = {0};
         char buf[32768];
         for (;;) {
                 ssize_t n = berth_response_read(r, buf, sizeof(buf), err);
@@ -82,7 +84,8 @@ int berth_response_copy_stream(struct berth_response *r, bool tty, int out_fd, i
 
 /* Where in KEYS the input BUF advances a partial match; returns true when
  * the whole sequence has been seen. */
-static bool match_detach(const char *keys, size_t *matched, const char *buf, size_t len, size_t *ret_pos)
+static bool match_detach(const char *keys, size_t *matched, const char *buf, size_t len,
+                         size_t *ret_pos)
 {
         size_t klen = strlen(keys);
         for (size_t i = 0; i < len; i++) {
@@ -101,7 +104,7 @@ static bool match_detach(const char *keys, size_t *matched, const char *buf, siz
 int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd, int err_fd,
                       const char *detach_keys, berth_error **err)
 {
-        struct berth_demux d = { 0 };
+        struct berth_demux d = {0};
         int sock = berth_response_fd(r);
         size_t matched = 0;
         bool in_open = in_fd >= 0;
@@ -116,7 +119,8 @@ int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd,
                 /* Bytes already read from the socket (with the 101 response,
                  * or decoded by TLS) are not seen by poll. */
                 bool buffered = berth_response_buffered(r) > 0;
-                struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = in_open ? in_fd : -1, .events = POLLIN } };
+                struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
+                                      {.fd = in_open ? in_fd : -1, .events = POLLIN}};
                 if (TEMP_FAILURE_RETRY_INT(poll(p, 2, buffered ? 0 : -1)) < 0)
                         return berth_fail_errno(err, "poll");
                 if (buffered)
@@ -131,7 +135,8 @@ int berth_hijack_pump(struct berth_response *r, int in_fd, bool tty, int out_fd,
                                 bool detach = detach_keys != NULL && tty &&
                                               match_detach(detach_keys, &matched, buf, len, &pos);
                                 if (detach) {
-                                        /* Send what came before the sequence, minus its own bytes. */
+                                        /* Send what came before the sequence, minus its own bytes.
+                                         */
                                         size_t klen = strlen(detach_keys);
                                         size_t send_len = pos + 1 >= klen ? pos + 1 - klen : 0;
                                         if (send_len > 0)

@@ -39,7 +39,8 @@ static void *serve(void *arg)
                 return NULL;
         /* read until the end of the head (and a Content-Length body) */
         for (;;) {
-                ssize_t n = read(fd, s->request + s->request_len, sizeof(s->request) - 1 - s->request_len);
+                ssize_t n =
+                    read(fd, s->request + s->request_len, sizeof(s->request) - 1 - s->request_len);
                 if (n <= 0)
                         break;
                 s->request_len += (size_t)n;
@@ -59,7 +60,7 @@ static void *serve(void *arg)
                 char buf[256];
                 ssize_t n;
                 while ((n = read(fd, buf, sizeof(buf))) > 0) {
-                        char hdr[8] = { 1, 0, 0, 0, 0, 0, 0, (char)n };
+                        char hdr[8] = {1, 0, 0, 0, 0, 0, 0, (char)n};
                         (void)berth_write_all(fd, hdr, 8);
                         (void)berth_write_all(fd, buf, (size_t)n);
                 }
@@ -71,8 +72,9 @@ static void *serve(void *arg)
 static struct server *server_start(const char *reply, size_t len)
 {
         struct server *s = xmalloc0(sizeof(*s));
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(s->path, sizeof(s->path), "/tmp/berth-test-client-%d-%p.sock", getpid(), (void *)s);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(s->path, sizeof(s->path), "/tmp/berth-test-client-%d-%p.sock", getpid(),
+                 (void *)s);
         memcpy(sa.sun_path, s->path, strlen(s->path) + 1);
         s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         assert_true(s->lfd >= 0);
@@ -107,7 +109,8 @@ static struct berth_client *client_for(struct server *s)
 
 static void test_ping_negotiates_down(void **state)
 {
-        static const char reply[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 0\r\n\r\n";
+        static const char reply[] =
+            "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 0\r\n\r\n";
         struct server *s = server_start(reply, sizeof(reply) - 1);
         cleanup_client struct berth_client *c = client_for(s);
         server_go(s);
@@ -120,7 +123,8 @@ static void test_ping_negotiates_down(void **state)
 
 static void test_ping_caps_at_our_version(void **state)
 {
-        static const char reply[] = "HTTP/1.1 200 OK\r\napi-version: 1.99\r\nContent-Length: 0\r\n\r\n";
+        static const char reply[] =
+            "HTTP/1.1 200 OK\r\napi-version: 1.99\r\nContent-Length: 0\r\n\r\n";
         struct server *s = server_start(reply, sizeof(reply) - 1);
         cleanup_client struct berth_client *c = client_for(s);
         server_go(s);
@@ -154,8 +158,9 @@ static void test_chunked_json_and_version_prefix(void **state)
 
 static void test_error_message(void **state)
 {
-        static const char reply[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
-                                    "Content-Length: 35\r\n\r\n{\"message\":\"No such container: x\"}\n";
+        static const char reply[] =
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+            "Content-Length: 35\r\n\r\n{\"message\":\"No such container: x\"}\n";
         struct server *s = server_start(reply, sizeof(reply) - 1);
         cleanup_client struct berth_client *c = client_for(s);
         cleanup_error berth_error *err = NULL;
@@ -198,11 +203,11 @@ static void test_demux(void **state)
         assert_int_equal(pipe(out), 0);
         assert_int_equal(pipe(errp), 0);
         static const char frames[] = "\x01\0\0\0\0\0\0\x03hi\n\x02\0\0\0\0\0\0\x04oops";
-        struct berth_demux d = { 0 };
+        struct berth_demux d = {0};
         /* fed one byte at a time */
         for (size_t i = 0; i < sizeof(frames) - 1; i++)
                 assert_int_equal(berth_demux_feed(&d, frames + i, 1, out[1], errp[1], NULL), 0);
-        char buf[16] = { 0 };
+        char buf[16] = {0};
         assert_int_equal(read(out[0], buf, sizeof(buf)), 3);
         assert_string_equal(buf, "hi\n");
         memset(buf, 0, sizeof(buf));
@@ -220,17 +225,20 @@ static void test_hijack_pump(void **state)
 {
         /* The 101 and the first frame arrive together; then the server
          * echoes what we send up as stdout frames until our half-close. */
-        static const char reply[] = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-                                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-                                    "\x01\0\0\0\0\0\0\x06" "early\n";
+        static const char reply[] =
+            "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+            "\x01\0\0\0\0\0\0\x06"
+            "early\n";
         struct server *s = server_start(reply, sizeof(reply) - 1);
         cleanup_client struct berth_client *c = client_for(s);
         cleanup_response struct berth_response *r = NULL;
-        struct berth_request req = { .body_fd = -1, .upgrade = true, .content_type = "text/plain" };
+        struct berth_request req = {.body_fd = -1, .upgrade = true, .content_type = "text/plain"};
         int in[2], out[2];
         s->echo_after = true;
         server_go(s);
-        assert_int_equal(berth_client_request(c, "POST", "/containers/x/attach?stream=1", &req, &r, NULL), 0);
+        assert_int_equal(
+            berth_client_request(c, "POST", "/containers/x/attach?stream=1", &req, &r, NULL), 0);
         assert_int_equal(berth_response_status(r), 101);
         assert_non_null(strstr(s->request, "Connection: Upgrade\r\nUpgrade: tcp\r\n"));
         assert_int_equal(pipe(in), 0);
@@ -239,7 +247,7 @@ static void test_hijack_pump(void **state)
         close(in[1]);
         assert_int_equal(berth_hijack_pump(r, in[0], false, out[1], out[1], NULL, NULL), 0);
         close(out[1]);
-        char buf[64] = { 0 };
+        char buf[64] = {0};
         ssize_t n = berth_read_all(out[0], buf, sizeof(buf) - 1);
         assert_int_equal(n, 9);
         assert_string_equal(buf, "early\nup!");
@@ -258,7 +266,7 @@ static void test_chunked_upload_from_fd(void **state)
         assert_int_equal(pipe(p), 0);
         assert_int_equal(write(p[1], "tar-bytes", 9), 9);
         close(p[1]);
-        struct berth_request req = { .body_fd = p[0], .content_type = "application/x-tar" };
+        struct berth_request req = {.body_fd = p[0], .content_type = "application/x-tar"};
         server_go(s);
         assert_int_equal(berth_client_request(c, "POST", "/images/load", &req, &r, NULL), 0);
         cleanup_free char *body = NULL;
@@ -276,7 +284,8 @@ static void test_no_daemon_message(void **state)
         cleanup_error berth_error *err = NULL;
         assert_int_equal(berth_client_new("unix:///nonexistent/berth.sock", &c, NULL), 0);
         assert_true(berth_client_ping(c, &err) < 0);
-        assert_non_null(strstr(err->msg, "Cannot connect to the Berth daemon at unix:///nonexistent/berth.sock"));
+        assert_non_null(strstr(
+            err->msg, "Cannot connect to the Berth daemon at unix:///nonexistent/berth.sock"));
         assert_int_equal(err->status, ENOENT);
 }
 
@@ -295,16 +304,16 @@ static void test_hosts(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ping_negotiates_down),
-                cmocka_unit_test(test_ping_caps_at_our_version),
-                cmocka_unit_test(test_chunked_json_and_version_prefix),
-                cmocka_unit_test(test_error_message),
-                cmocka_unit_test(test_json_stream_split_objects),
-                cmocka_unit_test(test_demux),
-                cmocka_unit_test(test_hijack_pump),
-                cmocka_unit_test(test_chunked_upload_from_fd),
-                cmocka_unit_test(test_no_daemon_message),
-                cmocka_unit_test(test_hosts),
+            cmocka_unit_test(test_ping_negotiates_down),
+            cmocka_unit_test(test_ping_caps_at_our_version),
+            cmocka_unit_test(test_chunked_json_and_version_prefix),
+            cmocka_unit_test(test_error_message),
+            cmocka_unit_test(test_json_stream_split_objects),
+            cmocka_unit_test(test_demux),
+            cmocka_unit_test(test_hijack_pump),
+            cmocka_unit_test(test_chunked_upload_from_fd),
+            cmocka_unit_test(test_no_daemon_message),
+            cmocka_unit_test(test_hosts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,12 +59,12 @@ static void plain_close(struct berth_conn *c)
 }
 
 static const struct berth_transport plain_ops = {
-        .name = "plain",
-        .read = plain_read,
-        .write_all = plain_write_all,
-        .shutdown_write = plain_shutdown_write,
-        .pending = plain_pending,
-        .close = plain_close,
+    .name = "plain",
+    .read = plain_read,
+    .write_all = plain_write_all,
+    .shutdown_write = plain_shutdown_write,
+    .pending = plain_pending,
+    .close = plain_close,
 };
 
 void berth_conn_plain(struct berth_conn *c, int fd)
@@ -134,15 +134,16 @@ static void tls_close(struct berth_conn *c)
 }
 
 static const struct berth_transport tls_ops = {
-        .name = "tls",
-        .read = tls_read,
-        .write_all = tls_write_all,
-        .shutdown_write = tls_shutdown_write,
-        .pending = tls_pending,
-        .close = tls_close,
+    .name = "tls",
+    .read = tls_read,
+    .write_all = tls_write_all,
+    .shutdown_write = tls_shutdown_write,
+    .pending = tls_pending,
+    .close = tls_close,
 };
 
-int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_config **ret, berth_error **err)
+int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_config **ret,
+                         berth_error **err)
 {
         struct berth_tls_config *t = xmalloc0(sizeof(*t));
         int r = gnutls_certificate_allocate_credentials(&t->cred);
@@ -152,10 +153,12 @@ int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_conf
         }
         t->verify = o->verify;
         if (o->ca_file != NULL && *o->ca_file) {
-                r = gnutls_certificate_set_x509_trust_file(t->cred, o->ca_file, GNUTLS_X509_FMT_PEM);
+                r = gnutls_certificate_set_x509_trust_file(t->cred, o->ca_file,
+                                                           GNUTLS_X509_FMT_PEM);
                 if (r <= 0) {
                         berth_tls_config_free(t);
-                        return berth_fail(err, EINVAL, "could not read CA certificate `%s`: %s", o->ca_file,
+                        return berth_fail(err, EINVAL, "could not read CA certificate `%s`: %s",
+                                          o->ca_file,
                                           r < 0 ? gnutls_strerror(r) : "no certificate found");
                 }
         } else if (o->verify) {
@@ -169,14 +172,17 @@ int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_conf
         bool has_key = o->key_file != NULL && *o->key_file;
         if (has_cert != has_key) {
                 berth_tls_config_free(t);
-                return berth_fail(err, EINVAL, "the client certificate needs both --tlscert and --tlskey");
+                return berth_fail(err, EINVAL,
+                                  "the client certificate needs both --tlscert and --tlskey");
         }
         if (has_cert) {
-                r = gnutls_certificate_set_x509_key_file(t->cred, o->cert_file, o->key_file, GNUTLS_X509_FMT_PEM);
+                r = gnutls_certificate_set_x509_key_file(t->cred, o->cert_file, o->key_file,
+                                                         GNUTLS_X509_FMT_PEM);
                 if (r < 0) {
                         berth_tls_config_free(t);
-                        return berth_fail(err, EINVAL, "could not load X509 key pair `%s`, `%s`: %s", o->cert_file,
-                                          o->key_file, gnutls_strerror(r));
+                        return berth_fail(err, EINVAL,
+                                          "could not load X509 key pair `%s`, `%s`: %s",
+                                          o->cert_file, o->key_file, gnutls_strerror(r));
                 }
         }
         *ret = t;
@@ -226,17 +232,20 @@ int berth_conn_tls(struct berth_conn *c, int fd, struct berth_tls_config *t, con
         while (r < 0 && gnutls_error_is_fatal(r) == 0);
         if (r < 0) {
                 if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-                        gnutls_datum_t why = { 0 };
+                        gnutls_datum_t why = {0};
                         unsigned status = gnutls_session_get_verify_cert_status(s);
-                        (void)gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
-                        r = berth_fail(err, 0, "TLS handshake with `%s`: the daemon's certificate: %s", host,
-                                       why.data ? (const char *)why.data : "not trusted");
+                        (void)gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
+                                                                           &why, 0);
+                        r = berth_fail(err, 0,
+                                       "TLS handshake with `%s`: the daemon's certificate: %s",
+                                       host, why.data ? (const char *)why.data : "not trusted");
                         if (err != NULL && *err != NULL)
                                 (*err)->status = EPERM;
                         r = -EPERM;
                         gnutls_free(why.data);
                 } else {
-                        r = berth_fail(err, ECONNREFUSED, "TLS handshake with `%s`: %s", host, gnutls_strerror(r));
+                        r = berth_fail(err, ECONNREFUSED, "TLS handshake with `%s`: %s", host,
+                                       gnutls_strerror(r));
                 }
                 tls_close(c);
                 return r;

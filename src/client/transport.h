@@ -33,7 +33,8 @@ struct berth_conn {
 
 /* The TLS settings of a client: credentials loaded once. */
 struct berth_tls_config;
-int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_config **ret, berth_error **err);
+int berth_tls_config_new(const struct berth_client_tls *o, struct berth_tls_config **ret,
+                         berth_error **err);
 void berth_tls_config_free(struct berth_tls_config *t);
 
 /* Take over the connected socket FD (closed on failure too): plain, or a

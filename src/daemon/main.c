@@ -59,7 +59,7 @@ static void log_line(void *ctx, enum berth_api_log_level level, const char *msg)
 }
 
 static void logf_(enum berth_api_log_level level, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void logf_(enum berth_api_log_level level, const char *fmt, ...)
 {
         if (level > current_level)
@@ -92,14 +92,20 @@ static void usage(FILE *f)
                 "Usage: berthd [OPTIONS]\n\n"
                 "A self-sufficient runtime for containers (the Docker Engine API).\n\n"
                 "Options:\n"
-                "      --config-file string   Daemon configuration file (default \"" DEFAULT_CONFIG "\")\n"
-                "      --data-root string     Root directory of persistent state (default \"/var/lib/berth\")\n"
+                "      --config-file string   Daemon configuration file (default \"" DEFAULT_CONFIG
+                "\")\n"
+                "      --data-root string     Root directory of persistent state (default "
+                "\"/var/lib/berth\")\n"
                 "  -D, --debug                Enable debug mode\n"
-                "      --exec-root string     Root directory for execution state files (default \"/run/berth\")\n"
+                "      --exec-root string     Root directory for execution state files (default "
+                "\"/run/berth\")\n"
                 "  -G, --group string         Group for the unix socket (default \"berth\")\n"
-                "  -H, --host list            Daemon socket(s) to connect to (default unix:///run/berth.sock)\n"
-                "  -l, --log-level string     Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
-                "  -p, --pidfile string       Path to use for daemon PID file (default \"/run/berthd.pid\")\n"
+                "  -H, --host list            Daemon socket(s) to connect to (default "
+                "unix:///run/berth.sock)\n"
+                "  -l, --log-level string     Set the logging level "
+                "(\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+                "  -p, --pidfile string       Path to use for daemon PID file (default "
+                "\"/run/berthd.pid\")\n"
                 "      --shim-path string     The berth-shim binary (default: next to berthd)\n"
                 "      --tls                  Use TLS; implied by --tlsverify\n"
                 "      --tlscacert string     Trust certs signed only by this CA\n"
@@ -176,23 +182,23 @@ enum {
 static int parse_args(int argc, char **argv, struct opts *o)
 {
         static const struct option longopts[] = {
-                {"host", required_argument, NULL, 'H'},
-                {"data-root", required_argument, NULL, OPT_DATA_ROOT},
-                {"exec-root", required_argument, NULL, OPT_EXEC_ROOT},
-                {"pidfile", required_argument, NULL, 'p'},
-                {"log-level", required_argument, NULL, 'l'},
-                {"debug", optional_argument, NULL, 'D'},
-                {"config-file", required_argument, NULL, OPT_CONFIG},
-                {"group", required_argument, NULL, 'G'},
-                {"tls", optional_argument, NULL, OPT_TLS},
-                {"tlsverify", optional_argument, NULL, OPT_TLSVERIFY},
-                {"tlscacert", required_argument, NULL, OPT_TLSCACERT},
-                {"tlscert", required_argument, NULL, OPT_TLSCERT},
-                {"tlskey", required_argument, NULL, OPT_TLSKEY},
-                {"shim-path", required_argument, NULL, OPT_SHIM},
-                {"version", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"host", required_argument, NULL, 'H'},
+            {"data-root", required_argument, NULL, OPT_DATA_ROOT},
+            {"exec-root", required_argument, NULL, OPT_EXEC_ROOT},
+            {"pidfile", required_argument, NULL, 'p'},
+            {"log-level", required_argument, NULL, 'l'},
+            {"debug", optional_argument, NULL, 'D'},
+            {"config-file", required_argument, NULL, OPT_CONFIG},
+            {"group", required_argument, NULL, 'G'},
+            {"tls", optional_argument, NULL, OPT_TLS},
+            {"tlsverify", optional_argument, NULL, OPT_TLSVERIFY},
+            {"tlscacert", required_argument, NULL, OPT_TLSCACERT},
+            {"tlscert", required_argument, NULL, OPT_TLSCERT},
+            {"tlskey", required_argument, NULL, OPT_TLSKEY},
+            {"shim-path", required_argument, NULL, OPT_SHIM},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         int c;
         while ((c = getopt_long(argc, argv, "H:p:l:DG:vh", longopts, NULL)) != -1) {
@@ -275,9 +281,12 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
                        berth_error **err)
 {
         static const char *const known[] = {
-                "hosts", "data-root", "exec-root", "pidfile", "log-level", "debug", "log-opts",
-                "default-ulimits", "insecure-registries", "tls", "tlsverify", "tlscacert",
-                "tlscert", "tlskey", "group", "log-driver", "live-restore", NULL,
+            "hosts",      "data-root",       "exec-root",
+            "pidfile",    "log-level",       "debug",
+            "log-opts",   "default-ulimits", "insecure-registries",
+            "tls",        "tlsverify",       "tlscacert",
+            "tlscert",    "tlskey",          "group",
+            "log-driver", "live-restore",    NULL,
         };
         cleanup_json json_object *cfg = NULL;
         cleanup_free char *unknown = NULL, *both = NULL;
@@ -287,14 +296,17 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
         if (berth_json_parse_file(path, &cfg, err) < 0)
                 return berth_error_prefix(err, -EINVAL, "configuration file");
         if (!json_object_is_type(cfg, json_type_object))
-                return berth_fail(err, EINVAL, "configuration file `%s` is not a JSON object", path);
-        json_object_object_foreach(cfg, key, val) {
+                return berth_fail(err, EINVAL, "configuration file `%s` is not a JSON object",
+                                  path);
+        json_object_object_foreach(cfg, key, val)
+        {
                 bool ok = false;
                 (void)val;
                 for (size_t i = 0; known[i]; i++)
                         ok |= strcmp(known[i], key) == 0;
                 if (!ok) {
-                        char *s = xasprintf("%s%s%s", unknown ? unknown : "", unknown ? ", " : "", key);
+                        char *s =
+                            xasprintf("%s%s%s", unknown ? unknown : "", unknown ? ", " : "", key);
                         free(unknown);
                         unknown = s;
                 }
@@ -305,9 +317,14 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
                 }
         }
         if (unknown)
-                return berth_fail(err, EINVAL, "the following directives don't match any configuration option: %s", unknown);
+                return berth_fail(
+                    err, EINVAL,
+                    "the following directives don't match any configuration option: %s", unknown);
         if (both)
-                return berth_fail(err, EINVAL, "the following directives are specified both as a flag and in the configuration file: %s (from flag and from file `%s`)", both, path);
+                return berth_fail(err, EINVAL,
+                                  "the following directives are specified both as a flag and in "
+                                  "the configuration file: %s (from flag and from file `%s`)",
+                                  both, path);
 
         const char *s;
         if ((s = berth_json_str(cfg, "log-level")) != NULL) {
@@ -322,7 +339,8 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
         json_object *hosts = berth_json_get(cfg, "hosts");
         if (hosts != NULL) {
                 if (!json_object_is_type(hosts, json_type_array))
-                        return berth_fail(err, EINVAL, "configuration file: \"hosts\" must be a list");
+                        return berth_fail(err, EINVAL,
+                                          "configuration file: \"hosts\" must be a list");
                 for (size_t i = 0; i < json_object_array_length(hosts); i++) {
                         const char *h = json_object_get_string(json_object_array_get_idx(hosts, i));
                         o->hosts = xrealloc(o->hosts, (o->n_hosts + 1) * sizeof(char *));
@@ -333,13 +351,13 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
                 const char *key;
                 size_t off;
         } strs[] = {
-                {"data-root", offsetof(struct opts, data_root)},
-                {"exec-root", offsetof(struct opts, exec_root)},
-                {"pidfile", offsetof(struct opts, pidfile)},
-                {"group", offsetof(struct opts, group)},
-                {"tlscacert", offsetof(struct opts, tlscacert)},
-                {"tlscert", offsetof(struct opts, tlscert)},
-                {"tlskey", offsetof(struct opts, tlskey)},
+            {"data-root", offsetof(struct opts, data_root)},
+            {"exec-root", offsetof(struct opts, exec_root)},
+            {"pidfile", offsetof(struct opts, pidfile)},
+            {"group", offsetof(struct opts, group)},
+            {"tlscacert", offsetof(struct opts, tlscacert)},
+            {"tlscert", offsetof(struct opts, tlscert)},
+            {"tlskey", offsetof(struct opts, tlskey)},
         };
         for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
                 if ((s = berth_json_str(cfg, strs[i].key)) != NULL)
@@ -349,17 +367,22 @@ static int load_config(struct opts *o, const char *path, bool must_exist, bool r
         json_object *v;
         if ((v = berth_json_get(cfg, "log-opts")) != NULL) {
                 if (!json_object_is_type(v, json_type_object))
-                        return berth_fail(err, EINVAL, "configuration file: \"log-opts\" must be an object");
+                        return berth_fail(err, EINVAL,
+                                          "configuration file: \"log-opts\" must be an object");
                 o->log_opts = json_object_get(v);
         }
         if ((v = berth_json_get(cfg, "default-ulimits")) != NULL) {
                 if (!json_object_is_type(v, json_type_object))
-                        return berth_fail(err, EINVAL, "configuration file: \"default-ulimits\" must be an object");
+                        return berth_fail(
+                            err, EINVAL,
+                            "configuration file: \"default-ulimits\" must be an object");
                 o->default_ulimits = json_object_get(v);
         }
         if ((v = berth_json_get(cfg, "insecure-registries")) != NULL) {
                 if (!json_object_is_type(v, json_type_array))
-                        return berth_fail(err, EINVAL, "configuration file: \"insecure-registries\" must be a list");
+                        return berth_fail(
+                            err, EINVAL,
+                            "configuration file: \"insecure-registries\" must be a list");
                 o->insecure_registries = json_object_get(v);
         }
         return 0;
@@ -384,8 +407,12 @@ static int write_pidfile(const char *path, berth_error **err)
                 if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0) {
                         cleanup_free char *comm = NULL;
                         cleanup_free char *p = xasprintf("/proc/%ld/comm", pid);
-                        if (berth_read_file(p, &comm, &len, NULL) == 0 && berth_str_has_prefix(comm, "berthd"))
-                                return berth_fail(err, EEXIST, "pid file found, ensure berthd is not running or delete `%s`", path);
+                        if (berth_read_file(p, &comm, &len, NULL) == 0 &&
+                            berth_str_has_prefix(comm, "berthd"))
+                                return berth_fail(
+                                    err, EEXIST,
+                                    "pid file found, ensure berthd is not running or delete `%s`",
+                                    path);
                 }
         }
         cleanup_free char *dir = xstrdup(path);
@@ -472,7 +499,8 @@ int main(int argc, char **argv)
         if (o.log_level != NULL) {
                 enum berth_api_log_level l;
                 if (parse_level(o.log_level, &l) < 0) {
-                        fprintf(stderr, "berthd: unable to parse logging level: `%s`\n", o.log_level);
+                        fprintf(stderr, "berthd: unable to parse logging level: `%s`\n",
+                                o.log_level);
                         return 1;
                 }
         }
@@ -494,7 +522,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < o.n_hosts; i++)
                 if (berth_str_has_prefix(o.hosts[i], "tcp://") && o.tls &&
                     (o.tlscert == NULL || o.tlskey == NULL)) {
-                        fprintf(stderr, "berthd: TLS on `%s` needs --tlscert and --tlskey\n", o.hosts[i]);
+                        fprintf(stderr, "berthd: TLS on `%s` needs --tlscert and --tlskey\n",
+                                o.hosts[i]);
                         return 1;
                 }
 
@@ -511,25 +540,25 @@ int main(int argc, char **argv)
                 return 1;
         }
 
-        if (berth_mkdir_p(o.data_root, 0710, &err) < 0 || berth_mkdir_p(o.exec_root, 0700, &err) < 0 ||
-            write_pidfile(o.pidfile, &err) < 0) {
+        if (berth_mkdir_p(o.data_root, 0710, &err) < 0 ||
+            berth_mkdir_p(o.exec_root, 0700, &err) < 0 || write_pidfile(o.pidfile, &err) < 0) {
                 logf_(BERTH_API_LOG_ERROR, "%s", err->msg);
                 return 1;
         }
         shim = find_program(o.shim_path, "BERTH_SHIM", "berth-shim", "/../shim/prog/berth-shim");
         init = find_program(NULL, "BERTH_INIT", "berth-init", "/../init/berth-init");
-        logf_(BERTH_API_LOG_INFO, "Starting up berthd %s (data root `%s`, exec root `%s`)", BERTH_VERSION,
-              o.data_root, o.exec_root);
+        logf_(BERTH_API_LOG_INFO, "Starting up berthd %s (data root `%s`, exec root `%s`)",
+              BERTH_VERSION, o.data_root, o.exec_root);
 
 #ifdef BERTH_API_HAVE_ENGINE
         {
                 struct berth_engine_config ec = {
-                        .data_root = o.data_root,
-                        .exec_root = o.exec_root,
-                        .shim_path = shim,
-                        .init_path = init,
-                        .log_opts = o.log_opts,
-                        .default_ulimits = o.default_ulimits,
+                    .data_root = o.data_root,
+                    .exec_root = o.exec_root,
+                    .shim_path = shim,
+                    .init_path = init,
+                    .log_opts = o.log_opts,
+                    .default_ulimits = o.default_ulimits,
                 };
                 if (berth_engine_open(&ec, &engine, &err) < 0) {
                         logf_(BERTH_API_LOG_ERROR, "open the engine: %s", err->msg);
@@ -554,19 +583,19 @@ int main(int argc, char **argv)
 
         struct berth_api_config ac = {
 #ifdef BERTH_API_HAVE_ENGINE
-                .engine = engine,
+            .engine = engine,
 #endif
-                .images = images,
-                .data_root = o.data_root,
-                .exec_root = o.exec_root,
-                .log_level = current_level,
-                .log = log_line,
+            .images = images,
+            .data_root = o.data_root,
+            .exec_root = o.exec_root,
+            .log_level = current_level,
+            .log = log_line,
         };
         struct berth_api_tls tls = {
-                .ca_file = o.tlscacert,
-                .cert_file = o.tlscert,
-                .key_file = o.tlskey,
-                .verify = o.tlsverify,
+            .ca_file = o.tlscacert,
+            .cert_file = o.tlscert,
+            .key_file = o.tlskey,
+            .verify = o.tlsverify,
         };
         if (berth_api_new(&ac, &api, &err) < 0) {
                 logf_(BERTH_API_LOG_ERROR, "%s", err->msg);
@@ -580,7 +609,10 @@ int main(int argc, char **argv)
                         goto out;
                 }
                 if (berth_str_has_prefix(o.hosts[i], "tcp://") && !o.tls)
-                        logf_(BERTH_API_LOG_WARN, "API listening on `%s` without TLS: anyone who can reach it is root on this machine", o.hosts[i]);
+                        logf_(BERTH_API_LOG_WARN,
+                              "API listening on `%s` without TLS: anyone who can reach it is root "
+                              "on this machine",
+                              o.hosts[i]);
         }
         logf_(BERTH_API_LOG_INFO, "Daemon has completed initialization");
 
@@ -597,11 +629,13 @@ int main(int argc, char **argv)
                         fresh.log_level = o.log_level ? xstrdup(o.log_level) : NULL;
                         fresh.debug = o.debug;
                         if (load_config(&fresh, o.config_file, cfg_given, true, &rerr) < 0) {
-                                logf_(BERTH_API_LOG_ERROR, "reload the configuration: %s", rerr->msg);
+                                logf_(BERTH_API_LOG_ERROR, "reload the configuration: %s",
+                                      rerr->msg);
                         } else {
                                 current_level = effective_level(&fresh);
                                 berth_api_set_log_level(api, current_level);
-                                logf_(BERTH_API_LOG_INFO, "Reloaded configuration from `%s` (log level %s)",
+                                logf_(BERTH_API_LOG_INFO,
+                                      "Reloaded configuration from `%s` (log level %s)",
                                       o.config_file, fresh.log_level ? fresh.log_level : "info");
                         }
                         opts_clear(&fresh);
@@ -611,12 +645,11 @@ int main(int argc, char **argv)
                 break;
         }
 
-out:
-        {
-                pthread_t t;
-                if (pthread_create(&t, NULL, watchdog, NULL) == 0)
-                        pthread_detach(t);
-        }
+out : {
+        pthread_t t;
+        if (pthread_create(&t, NULL, watchdog, NULL) == 0)
+                pthread_detach(t);
+}
         berth_api_free(api);
 #ifdef BERTH_API_HAVE_ENGINE
         if (engine != NULL)

@@ -30,10 +30,11 @@ static int open_root(struct berth_container *c, berth_error **err)
         int fd;
 
         if (stat(rootfs, &a) < 0 || stat(c->bundle, &b) < 0 || a.st_dev == b.st_dev)
-                return berth_engine_fail(err, EBUSY,
-                                  "the filesystem of container %.12s is not mounted; start it "
-                                  "first",
-                                  c->id);
+                return berth_engine_fail(
+                    err, EBUSY,
+                    "the filesystem of container %.12s is not mounted; start it "
+                    "first",
+                    c->id);
         fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return berth_fail_errno(err, "open `%s`", rootfs);
@@ -128,8 +129,7 @@ static ssize_t fd_write_cb(struct archive *a, void *ctx, const void *buf, size_t
 }
 
 /* Add the tree at DIRFD/NAME (already opened as FD) under ARCNAME. */
-static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
-                    berth_error **err)
+static int add_tree(struct archive *ar, int fd, const char *arcname, int depth, berth_error **err)
 {
         struct stat st;
         struct archive_entry *en;
@@ -168,7 +168,7 @@ static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
                 while ((n = read(rfd, buf, sizeof(buf))) > 0)
                         if (archive_write_data(ar, buf, (size_t)n) < 0)
                                 return berth_engine_fail(err, EIO, "tar `%s`: %s", arcname,
-                                                  archive_error_string(ar));
+                                                         archive_error_string(ar));
         } else if (S_ISDIR(st.st_mode)) {
                 cleanup_close int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 cleanup_closedir DIR *d = NULL;
@@ -196,8 +196,8 @@ static int add_tree(struct archive *ar, int fd, const char *arcname, int depth,
         return 0;
 }
 
-int berth_engine_container_archive_get(struct berth_engine *e, const char *ref,
-                                       const char *path, int out_fd, berth_error **err)
+int berth_engine_container_archive_get(struct berth_engine *e, const char *ref, const char *path,
+                                       int out_fd, berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         cleanup_close int root = -1, fd = -1;
@@ -233,9 +233,8 @@ int berth_engine_container_archive_get(struct berth_engine *e, const char *ref,
         return r;
 }
 
-int berth_engine_container_archive_put(struct berth_engine *e, const char *ref,
-                                       const char *path, int in_fd, bool no_overwrite_dir_non_dir,
-                                       berth_error **err)
+int berth_engine_container_archive_put(struct berth_engine *e, const char *ref, const char *path,
+                                       int in_fd, bool no_overwrite_dir_non_dir, berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         cleanup_close int dfd = -1, dirfd_ = -1;

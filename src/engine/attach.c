@@ -91,8 +91,8 @@ void berth_engine_attach_prestart(struct berth_container *c)
         for (struct pending *p = io->pending; p; p = p->next) {
                 if (p->connected || p->cancelled)
                         continue;
-                p->conn = berth_shim_attach(c->shim_socket, p->in, p->out, p->err, &p->stdin_fd,
-                                            NULL);
+                p->conn =
+                    berth_shim_attach(c->shim_socket, p->in, p->out, p->err, &p->stdin_fd, NULL);
                 p->connected = true;
                 (void)!write(p->wake[1], "x", 1);
         }
@@ -145,8 +145,8 @@ static int parse_detach_keys(const char *s, unsigned char *keys, size_t max, siz
                         else if (ch >= '[' && ch <= '_')
                                 k = (unsigned char)(ch - '[' + 27);
                         else
-                                return berth_fail(err, EINVAL,
-                                                  "Invalid detach keys (%s) provided", s);
+                                return berth_fail(err, EINVAL, "Invalid detach keys (%s) provided",
+                                                  s);
                 } else if (strlen(tok) == 1) {
                         k = (unsigned char)tok[0];
                 } else {
@@ -161,8 +161,8 @@ static int parse_detach_keys(const char *s, unsigned char *keys, size_t max, siz
 /* ---- the relay ---- */
 
 struct relay {
-        int sock;     /* the client's hijacked connection */
-        int in_fd;    /* where the client's stdin goes (-1: nowhere) */
+        int sock;  /* the client's hijacked connection */
+        int in_fd; /* where the client's stdin goes (-1: nowhere) */
         bool tty;
         bool own_in;          /* in_fd is ours to close */
         bool close_in_with_c; /* on client EOF, also tell the shim ('c') */
@@ -178,9 +178,14 @@ static int send_frame(struct relay *r, int stream, const char *data, size_t len)
         if (r->client_gone)
                 return 0;
         if (!r->tty) {
-                unsigned char h[8] = { (unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24),
-                                       (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-                                       (unsigned char)len };
+                unsigned char h[8] = {(unsigned char)stream,
+                                      0,
+                                      0,
+                                      0,
+                                      (unsigned char)(len >> 24),
+                                      (unsigned char)(len >> 16),
+                                      (unsigned char)(len >> 8),
+                                      (unsigned char)len};
                 if (berth_write_all(r->sock, h, 8) < 0) {
                         r->client_gone = true;
                         return 0;
@@ -247,9 +252,9 @@ static int relay_attach(struct relay *r)
         char buf[65536];
 
         for (;;) {
-                struct pollfd p[2] = { { .fd = r->shim_conn, .events = POLLIN },
-                                       { .fd = r->sock,
-                                         .events = (in_open && !client_eof) ? POLLIN : 0 } };
+                struct pollfd p[2] = {
+                    {.fd = r->shim_conn, .events = POLLIN},
+                    {.fd = r->sock, .events = (in_open && !client_eof) ? POLLIN : 0}};
                 int n = poll(p, 2, -1);
 
                 if (n < 0 && errno == EINTR)
@@ -299,9 +304,9 @@ static void relay_exec(struct relay *r)
 
         while (r->out_fd >= 0 || r->err_fd >= 0) {
                 struct pollfd p[3] = {
-                        { .fd = r->out_fd, .events = POLLIN },
-                        { .fd = r->err_fd, .events = POLLIN },
-                        { .fd = r->client_gone ? -1 : r->sock, .events = client_eof ? 0 : POLLIN },
+                    {.fd = r->out_fd, .events = POLLIN},
+                    {.fd = r->err_fd, .events = POLLIN},
+                    {.fd = r->client_gone ? -1 : r->sock, .events = client_eof ? 0 : POLLIN},
                 };
                 int n = poll(p, 3, -1);
 
@@ -359,12 +364,15 @@ int berth_engine_container_tty(struct berth_engine *e, const char *ref, bool *re
 }
 
 int berth_engine_container_attach(struct berth_engine *e, const char *ref,
-                                  const struct berth_attach_opts *o, int sock_fd,
-                                  berth_error **err)
+                                  const struct berth_attach_opts *o, int sock_fd, berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
-        struct relay rl = { .sock = sock_fd, .in_fd = -1, .shim_conn = -1, .out_fd = -1,
-                            .err_fd = -1, .own_in = true };
+        struct relay rl = {.sock = sock_fd,
+                           .in_fd = -1,
+                           .shim_conn = -1,
+                           .out_fd = -1,
+                           .err_fd = -1,
+                           .own_in = true};
         struct io_priv *io;
         bool running, in;
         int r;
@@ -391,8 +399,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
                 rl.n_keys = 0;
 
         if (o->logs) {
-                struct berth_logs_opts lo = { .out = o->out, .err = o->err, .tail = -1,
-                                              .tty = c->tty };
+                struct berth_logs_opts lo = {
+                    .out = o->out, .err = o->err, .tail = -1, .tty = c->tty};
                 r = berth_logs_write(c->log_path, &lo, sock_fd, -1, NULL);
                 if (r == -EPIPE)
                         return 0;
@@ -404,8 +412,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
         pthread_mutex_lock(&io->lock);
         if (running || io->prestarted) {
                 pthread_mutex_unlock(&io->lock);
-                rl.shim_conn = berth_shim_attach(c->shim_socket, in, o->out, o->err, &rl.in_fd,
-                                                 NULL);
+                rl.shim_conn =
+                    berth_shim_attach(c->shim_socket, in, o->out, o->err, &rl.in_fd, NULL);
                 if (rl.shim_conn < 0 && !running) {
                         pthread_mutex_lock(&io->lock);
                         io->prestarted = false;
@@ -416,8 +424,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
         }
         if (rl.shim_conn < 0) {
                 /* Wait for the next start. */
-                struct pending p = { .in = in, .out = o->out, .err = o->err, .conn = -1,
-                                     .stdin_fd = -1 };
+                struct pending p = {
+                    .in = in, .out = o->out, .err = o->err, .conn = -1, .stdin_fd = -1};
                 if (pipe2(p.wake, O_CLOEXEC) < 0)
                         return berth_fail_errno(err, "pipe");
                 pthread_mutex_lock(&io->lock);
@@ -425,8 +433,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
                 io->pending = &p;
                 pthread_mutex_unlock(&io->lock);
                 for (;;) {
-                        struct pollfd pf[2] = { { .fd = p.wake[0], .events = POLLIN },
-                                                { .fd = sock_fd, .events = POLLRDHUP } };
+                        struct pollfd pf[2] = {{.fd = p.wake[0], .events = POLLIN},
+                                               {.fd = sock_fd, .events = POLLRDHUP}};
                         int n = poll(pf, 2, -1);
                         if (n < 0 && errno == EINTR)
                                 continue;
@@ -437,8 +445,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
                         if (pf[1].revents & POLLRDHUP) {
                                 /* Half-closed (no stdin): only a full close
                                  * ends the wait; keep waiting on the pipe. */
-                                struct pollfd q[2] = { { .fd = p.wake[0], .events = POLLIN },
-                                                       { .fd = sock_fd, .events = 0 } };
+                                struct pollfd q[2] = {{.fd = p.wake[0], .events = POLLIN},
+                                                      {.fd = sock_fd, .events = 0}};
                                 n = poll(q, 2, -1);
                                 if (n > 0 && (q[1].revents & (POLLHUP | POLLERR)) &&
                                     !(q[0].revents & POLLIN))
@@ -467,8 +475,8 @@ int berth_engine_container_attach(struct berth_engine *e, const char *ref,
         return r < 0 ? berth_fail(err, -r, "attach to `%s`", ref) : 0;
 }
 
-int berth_engine_container_resize(struct berth_engine *e, const char *ref, int height,
-                                  int width, berth_error **err)
+int berth_engine_container_resize(struct berth_engine *e, const char *ref, int height, int width,
+                                  berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         bool running;
@@ -528,9 +536,8 @@ int berth_engine_exec_create(struct berth_engine *e, const char *ref, json_objec
         running = berth_container_is_running(c);
         pthread_mutex_unlock(&c->lock);
         if (st == BERTH_STATUS_PAUSED)
-                return berth_fail(err, EBUSY,
-                                  "Container %s is paused, unpause the container before exec",
-                                  c->id);
+                return berth_fail(
+                    err, EBUSY, "Container %s is paused, unpause the container before exec", c->id);
         if (!running || st == BERTH_STATUS_RESTARTING)
                 return berth_fail(err, EBUSY, "Container %s is not running", c->id);
         x = xmalloc0(sizeof(*x));
@@ -619,9 +626,13 @@ struct detached {
 static void *detached_exec(void *arg)
 {
         struct detached *d = arg;
-        struct relay rl = { .sock = -1, .in_fd = -1, .shim_conn = -1, .out_fd = d->sx.stdout_fd,
-                            .err_fd = d->sx.stderr_fd, .tty = d->sx.pty >= 0,
-                            .client_gone = true };
+        struct relay rl = {.sock = -1,
+                           .in_fd = -1,
+                           .shim_conn = -1,
+                           .out_fd = d->sx.stdout_fd,
+                           .err_fd = d->sx.stderr_fd,
+                           .tty = d->sx.pty >= 0,
+                           .client_gone = true};
         int status = 255;
 
         if (d->sx.pty >= 0)
@@ -671,8 +682,8 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
         cleanup_strv char **argv = NULL;
         cleanup_strv char **env = NULL;
         cleanup_error berth_error *ex = NULL;
-        struct berth_shim_exec sx = { .conn = -1, .pty = -1, .stdin_fd = -1, .stdout_fd = -1,
-                                      .stderr_fd = -1 };
+        struct berth_shim_exec sx = {
+            .conn = -1, .pty = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
         json_object *cfg;
         bool tty, detach, in, privileged;
         int rows = 0, cols = 0, r, status = 255;
@@ -721,8 +732,8 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                 goto fail_start;
         }
         r = berth_container_exec_process(c, argv, berth_json_str(cfg, "User"), env,
-                                         berth_json_str(cfg, "WorkingDir"), tty, privileged,
-                                         &proc, err);
+                                         berth_json_str(cfg, "WorkingDir"), tty, privileged, &proc,
+                                         err);
         pthread_mutex_unlock(&c->lock);
         if (r < 0)
                 goto fail_start;
@@ -749,7 +760,7 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                 if (sock_fd >= 0) {
                         /* The stream is hijacked already: the error goes into it,
                          * as dockerd writes it. */
-                        struct relay rl = { .sock = sock_fd, .tty = tty };
+                        struct relay rl = {.sock = sock_fd, .tty = tty};
                         cleanup_free char *line = xasprintf("%s\r\n", msg);
                         send_frame(&rl, 1, line, strlen(line));
                         r = 0;
@@ -768,8 +779,8 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                 p = pty_get(io, x->id);
                 p->fd = fcntl(sx.pty, F_DUPFD_CLOEXEC, 0);
                 if (p->rows > 0 && p->cols > 0) {
-                        struct winsize ws = { .ws_row = (unsigned short)p->rows,
-                                              .ws_col = (unsigned short)p->cols };
+                        struct winsize ws = {.ws_row = (unsigned short)p->rows,
+                                             .ws_col = (unsigned short)p->cols};
                         (void)ioctl(p->fd, TIOCSWINSZ, &ws);
                 }
                 pthread_mutex_unlock(&io->lock);
@@ -794,7 +805,7 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                 goto out;
         }
         {
-                struct relay rl = { .sock = sock_fd, .tty = tty, .shim_conn = -1 };
+                struct relay rl = {.sock = sock_fd, .tty = tty, .shim_conn = -1};
                 if (tty) {
                         rl.out_fd = sx.pty;
                         rl.err_fd = -1;
@@ -807,9 +818,9 @@ int berth_engine_exec_start(struct berth_engine *e, const char *exec_id, json_ob
                         rl.own_in = true;
                 }
                 (void)parse_detach_keys(berth_json_str(cfg, "DetachKeys") &&
-                                                        *berth_json_str(cfg, "DetachKeys")
-                                                ? berth_json_str(cfg, "DetachKeys")
-                                                : "ctrl-p,ctrl-q",
+                                                *berth_json_str(cfg, "DetachKeys")
+                                            ? berth_json_str(cfg, "DetachKeys")
+                                            : "ctrl-p,ctrl-q",
                                         rl.keys, sizeof(rl.keys), &rl.n_keys, NULL);
                 if (!in)
                         rl.n_keys = 0;
@@ -851,18 +862,18 @@ int berth_engine_exec_inspect(struct berth_engine *e, const char *exec_id, json_
         json_object_object_add(o, "ContainerID", json_object_new_string(x->container_id));
         json_object_object_add(o, "DetachKeys",
                                json_object_new_string(berth_json_str(cfg, "DetachKeys")
-                                                              ? berth_json_str(cfg, "DetachKeys")
-                                                              : ""));
+                                                          ? berth_json_str(cfg, "DetachKeys")
+                                                          : ""));
         pthread_mutex_lock(&e->lock);
         json_object_object_add(o, "ExitCode",
                                x->has_exit_code ? json_object_new_int(x->exit_code) : NULL);
         json_object_object_add(o, "ID", json_object_new_string(x->id));
-        json_object_object_add(o, "OpenStderr",
-                               json_object_new_boolean(berth_json_bool(cfg, "AttachStderr", false)));
+        json_object_object_add(
+            o, "OpenStderr", json_object_new_boolean(berth_json_bool(cfg, "AttachStderr", false)));
         json_object_object_add(o, "OpenStdin",
                                json_object_new_boolean(berth_json_bool(cfg, "AttachStdin", false)));
-        json_object_object_add(o, "OpenStdout",
-                               json_object_new_boolean(berth_json_bool(cfg, "AttachStdout", false)));
+        json_object_object_add(
+            o, "OpenStdout", json_object_new_boolean(berth_json_bool(cfg, "AttachStdout", false)));
         json_object_object_add(o, "Running", json_object_new_boolean(x->running));
         json_object_object_add(o, "Pid", json_object_new_int(x->running ? x->pid : 0));
         pthread_mutex_unlock(&e->lock);
@@ -877,10 +888,11 @@ int berth_engine_exec_inspect(struct berth_engine *e, const char *exec_id, json_
         }
         json_object_object_add(pc, "privileged",
                                json_object_new_boolean(berth_json_bool(cfg, "Privileged", false)));
-        json_object_object_add(pc, "tty", json_object_new_boolean(berth_json_bool(cfg, "Tty", false)));
-        json_object_object_add(pc, "user", json_object_new_string(berth_json_str(cfg, "User")
-                                                                          ? berth_json_str(cfg, "User")
-                                                                          : ""));
+        json_object_object_add(pc, "tty",
+                               json_object_new_boolean(berth_json_bool(cfg, "Tty", false)));
+        json_object_object_add(
+            pc, "user",
+            json_object_new_string(berth_json_str(cfg, "User") ? berth_json_str(cfg, "User") : ""));
         json_object_object_add(o, "ProcessConfig", pc);
         berth_exec_unref(e, x);
         *ret = o;
@@ -910,8 +922,8 @@ int berth_engine_exec_resize(struct berth_engine *e, const char *exec_id, int he
         p->rows = height;
         p->cols = width;
         if (p->fd >= 0) {
-                struct winsize ws = { .ws_row = (unsigned short)height,
-                                      .ws_col = (unsigned short)width };
+                struct winsize ws = {.ws_row = (unsigned short)height,
+                                     .ws_col = (unsigned short)width};
                 (void)ioctl(p->fd, TIOCSWINSZ, &ws);
         }
         pthread_mutex_unlock(&io->lock);

@@ -13,8 +13,8 @@
 /* ---- spec.c ---- */
 /* Docker's merge of the image's "config" (may be NULL) with the create body:
  * env by key, entrypoint/cmd, workdir, user, labels, healthcheck... */
-int berth_spec_merge_config(json_object *image_config, json_object *body,
-                            json_object **ret_config, berth_error **err);
+int berth_spec_merge_config(json_object *image_config, json_object *body, json_object **ret_config,
+                            berth_error **err);
 /* Validate and normalise a HostConfig (fills defaults such as
  * NetworkMode "default"); EINVAL with Docker's wording on bad values. */
 int berth_spec_check_hostconfig(json_object *hc, berth_error **err);

@@ -48,11 +48,11 @@ const char *berth_container_status_name(enum berth_container_status s);
 struct berth_container {
         /* Immutable after creation. */
         char id[BERTH_ID_LEN + 1];
-        char *dir;        /* <data_root>/containers/<id> */
-        char *run_dir;    /* <exec_root>/containers/<id>: bundle, shim socket */
-        char *log_path;   /* <dir>/<id>-json.log */
-        char *shim_socket;/* <exec_root>/s/<id[:24]>.sock (sun_path is short) */
-        char *bundle;     /* <run_dir>/bundle (config.json, rootfs/) */
+        char *dir;         /* <data_root>/containers/<id> */
+        char *run_dir;     /* <exec_root>/containers/<id>: bundle, shim socket */
+        char *log_path;    /* <dir>/<id>-json.log */
+        char *shim_socket; /* <exec_root>/s/<id[:24]>.sock (sun_path is short) */
+        char *bundle;      /* <run_dir>/bundle (config.json, rootfs/) */
         bool tty, open_stdin, stdin_once;
         struct berth_engine *engine;
 
@@ -70,19 +70,19 @@ struct berth_container {
         char *image_id;          /* sha256:... */
         char *image_name;        /* as the user wrote it ("busybox") */
         enum berth_container_status status;
-        pid_t pid;               /* the container's init on the host, 0 when not running */
+        pid_t pid; /* the container's init on the host, 0 when not running */
         pid_t shim_pid;
         int exit_code;
         bool oom_killed;
-        bool restarting_policy;  /* a restart is scheduled by the policy */
-        bool manual_stop;        /* stopped by the user: no policy restart */
+        bool restarting_policy; /* a restart is scheduled by the policy */
+        bool manual_stop;       /* stopped by the user: no policy restart */
         bool has_been_started;
-        bool removed;            /* gone from the table; waiters on "removed" wake */
+        bool removed; /* gone from the table; waiters on "removed" wake */
         int restart_count;
-        uint64_t exit_generation;/* increments on every exit (wait next-exit) */
-        char *error;             /* State.Error */
-        char *created;           /* RFC 3339 nano */
-        char *started_at;        /* "0001-01-01T00:00:00Z" when never */
+        uint64_t exit_generation; /* increments on every exit (wait next-exit) */
+        char *error;              /* State.Error */
+        char *created;            /* RFC 3339 nano */
+        char *started_at;         /* "0001-01-01T00:00:00Z" when never */
         char *finished_at;
         struct berth_health *health; /* NULL when the container has no health check */
         /* Set by the shim helper's files as needed (attach/exec state);
@@ -113,13 +113,13 @@ struct berth_engine {
         json_object *log_opts;        /* owned reference, may be NULL */
         json_object *default_ulimits; /* owned reference, may be NULL */
         struct berth_image_store *images;
-        struct berth_runtime rt;      /* state_root = <exec_root>/runtime */
+        struct berth_runtime rt; /* state_root = <exec_root>/runtime */
         char *runtime_root;
 
         pthread_mutex_t lock;
         struct berth_container **containers; /* under lock */
         size_t n_containers, cap_containers;
-        struct berth_exec **execs;           /* under lock */
+        struct berth_exec **execs; /* under lock */
         size_t n_execs, cap_execs;
 
         struct berth_events *events;
@@ -159,13 +159,13 @@ void berth_engine_table_add(struct berth_engine *e, struct berth_container *c);
 void berth_engine_table_remove(struct berth_engine *e, struct berth_container *c);
 /* Reserve NAME ("x" or "/x") for C: sets c->name. EEXIST (Docker's
  * "Conflict. The container name ..." message) when another container has it. */
-int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
-                              const char *name, berth_error **err);
+int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c, const char *name,
+                              berth_error **err);
 
 /* Like berth_fail() but the message is used as is (no strerror() text):
  * for Docker's own user-facing wording ("No such container: x"). */
 int berth_engine_fail(berth_error **err, int status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* 64 random hex digits. */
 void berth_engine_random_id(char out[BERTH_ID_LEN + 1]);
@@ -188,9 +188,9 @@ void berth_engine_exec_drop_container(struct berth_engine *e, const char *contai
 /* An OCI "process" object for running ARGV in the running container C with
  * the container's defaults (env, user, cwd, capabilities...), overridden by
  * USER / ENV / WORKDIR when not NULL. Call with c->lock held. */
-int berth_container_exec_process(struct berth_container *c, char *const *argv,
-                                 const char *user, char *const *env, const char *workdir,
-                                 bool tty, bool privileged, json_object **ret, berth_error **err);
+int berth_container_exec_process(struct berth_container *c, char *const *argv, const char *user,
+                                 char *const *env, const char *workdir, bool tty, bool privileged,
+                                 json_object **ret, berth_error **err);
 
 /* ---- lifecycle hooks used by the shim-facing files (lifecycle.c) ---- */
 /* Engine-wide log options for a container (max-size bytes, max-file), from

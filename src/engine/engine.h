@@ -30,11 +30,11 @@ struct berth_image_store;
 struct berth_engine;
 
 struct berth_engine_config {
-        const char *data_root;  /* /var/lib/berth */
-        const char *exec_root;  /* /run/berth */
-        const char *shim_path;  /* the berth-shim binary */
-        const char *init_path;  /* the berth-init binary, mounted for `run --init` */
-        json_object *log_opts;  /* daemon.json "log-opts" (max-size, max-file), may be NULL */
+        const char *data_root;        /* /var/lib/berth */
+        const char *exec_root;        /* /run/berth */
+        const char *shim_path;        /* the berth-shim binary */
+        const char *init_path;        /* the berth-init binary, mounted for `run --init` */
+        json_object *log_opts;        /* daemon.json "log-opts" (max-size, max-file), may be NULL */
         json_object *default_ulimits; /* daemon.json "default-ulimits", may be NULL */
 };
 
@@ -63,8 +63,8 @@ int berth_engine_container_kill(struct berth_engine *e, const char *ref, const c
 int berth_engine_container_pause(struct berth_engine *e, const char *ref, bool pause,
                                  berth_error **err);
 /* force: kill a running one; volumes: remove its anonymous volumes. */
-int berth_engine_container_remove(struct berth_engine *e, const char *ref, bool force,
-                                  bool volumes, berth_error **err);
+int berth_engine_container_remove(struct berth_engine *e, const char *ref, bool force, bool volumes,
+                                  berth_error **err);
 int berth_engine_container_rename(struct berth_engine *e, const char *ref, const char *name,
                                   berth_error **err);
 /* GET /containers/json: all, limit, size, filters (the decoded JSON map). */
@@ -83,8 +83,8 @@ int berth_engine_container_top(struct berth_engine *e, const char *ref, const ch
                                json_object **ret, berth_error **err);
 int berth_engine_container_update(struct berth_engine *e, const char *ref, json_object *body,
                                   json_object **ret, berth_error **err);
-int berth_engine_container_resize(struct berth_engine *e, const char *ref, int height,
-                                  int width, berth_error **err);
+int berth_engine_container_resize(struct berth_engine *e, const char *ref, int height, int width,
+                                  berth_error **err);
 /* A tar of the container's filesystem written to OUT_FD. */
 int berth_engine_container_export(struct berth_engine *e, const char *ref, int out_fd,
                                   berth_error **err);
@@ -93,11 +93,10 @@ int berth_engine_container_export(struct berth_engine *e, const char *ref, int o
  * is resolved inside the container's root (symlink-safe). */
 int berth_engine_container_path_stat(struct berth_engine *e, const char *ref, const char *path,
                                      json_object **ret, berth_error **err);
-int berth_engine_container_archive_get(struct berth_engine *e, const char *ref,
-                                       const char *path, int out_fd, berth_error **err);
-int berth_engine_container_archive_put(struct berth_engine *e, const char *ref,
-                                       const char *path, int in_fd, bool no_overwrite_dir_non_dir,
-                                       berth_error **err);
+int berth_engine_container_archive_get(struct berth_engine *e, const char *ref, const char *path,
+                                       int out_fd, berth_error **err);
+int berth_engine_container_archive_put(struct berth_engine *e, const char *ref, const char *path,
+                                       int in_fd, bool no_overwrite_dir_non_dir, berth_error **err);
 int berth_engine_container_prune(struct berth_engine *e, json_object *filters, json_object **ret,
                                  berth_error **err);
 
@@ -134,16 +133,16 @@ int berth_engine_exec_inspect(struct berth_engine *e, const char *exec_id, json_
 int berth_engine_exec_resize(struct berth_engine *e, const char *exec_id, int height, int width,
                              berth_error **err);
 /* One stats document, or a stream of them (one per second) as JSON lines. */
-int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool stream,
-                                 int out_fd, berth_error **err);
+int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool stream, int out_fd,
+                                 berth_error **err);
 /* Events as JSON lines: since/until in unix seconds (0 = none); filters as
  * the decoded JSON map. Without until, streams until the peer goes away. */
-int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until,
-                        json_object *filters, int out_fd, berth_error **err);
+int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until, json_object *filters,
+                        int out_fd, berth_error **err);
 /* Publish an event (the API publishes image events through this). It takes
  * over ATTRIBUTES (may be NULL): the caller must not put it afterwards. */
-void berth_engine_emit(struct berth_engine *e, const char *type, const char *action,
-                       const char *id, json_object *attributes);
+void berth_engine_emit(struct berth_engine *e, const char *type, const char *action, const char *id,
+                       json_object *attributes);
 
 /* ---- system ---- */
 int berth_engine_info(struct berth_engine *e, json_object **ret, berth_error **err);

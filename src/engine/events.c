@@ -48,8 +48,8 @@ void berth_events_free(struct berth_events *ev)
         free(ev);
 }
 
-void berth_engine_emit(struct berth_engine *e, const char *type, const char *action,
-                       const char *id, json_object *attributes)
+void berth_engine_emit(struct berth_engine *e, const char *type, const char *action, const char *id,
+                       json_object *attributes)
 {
         struct berth_events *ev = e->events;
         json_object *o = json_object_new_object();
@@ -68,7 +68,7 @@ void berth_engine_emit(struct berth_engine *e, const char *type, const char *act
                         json_object_object_add(o, "id", json_object_new_string(id));
                 if (strcmp(type, "container") == 0 && berth_json_str(attributes, "image"))
                         json_object_object_add(
-                                o, "from", json_object_new_string(berth_json_str(attributes, "image")));
+                            o, "from", json_object_new_string(berth_json_str(attributes, "image")));
         }
         json_object_object_add(o, "Type", json_object_new_string(type));
         json_object_object_add(o, "Action", json_object_new_string(action));
@@ -98,18 +98,19 @@ void berth_engine_emit_container(struct berth_engine *e, struct berth_container 
 
         if (!locked)
                 pthread_mutex_lock(&c->lock);
-        json_object_object_add(attrs, "image", json_object_new_string(c->image_name ? c->image_name : ""));
+        json_object_object_add(attrs, "image",
+                               json_object_new_string(c->image_name ? c->image_name : ""));
         json_object_object_add(attrs, "name", json_object_new_string(c->name ? c->name + 1 : ""));
         labels = berth_json_get(c->config, "Labels");
         if (labels) {
-                json_object_object_foreach(labels, k, v) json_object_object_add(
-                        attrs, k, json_object_get(v));
+                json_object_object_foreach(labels, k, v)
+                    json_object_object_add(attrs, k, json_object_get(v));
         }
         if (!locked)
                 pthread_mutex_unlock(&c->lock);
         if (extra) {
                 json_object_object_foreach(extra, k, v)
-                        json_object_object_add(attrs, k, json_object_get(v));
+                    json_object_object_add(attrs, k, json_object_get(v));
                 json_object_put(extra);
         }
         berth_engine_emit(e, "container", action, c->id, attrs);
@@ -169,8 +170,8 @@ static bool match_actor(const char *want, void *ctx)
 static bool match_image(const char *want, void *ctx)
 {
         json_object *o = ctx;
-        const char *img = berth_json_str(berth_json_get(berth_json_get(o, "Actor"), "Attributes"),
-                                         "image");
+        const char *img =
+            berth_json_str(berth_json_get(berth_json_get(o, "Actor"), "Attributes"), "image");
         const char *id = berth_json_str(berth_json_get(o, "Actor"), "ID");
         return (img && strcmp(img, want) == 0) ||
                (strcmp(berth_json_str(o, "Type"), "image") == 0 && id && strcmp(id, want) == 0);
@@ -178,8 +179,8 @@ static bool match_image(const char *want, void *ctx)
 
 static bool match_label(const char *want, void *ctx)
 {
-        json_object *attrs = berth_json_get(berth_json_get((json_object *)ctx, "Actor"),
-                                            "Attributes");
+        json_object *attrs =
+            berth_json_get(berth_json_get((json_object *)ctx, "Actor"), "Attributes");
         const char *eqs = strchr(want, '=');
         cleanup_free char *k = eqs ? xstrndup(want, (size_t)(eqs - want)) : xstrdup(want);
         const char *v = berth_json_str(attrs, k);
@@ -221,8 +222,8 @@ static bool peer_gone(int fd)
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
-int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until,
-                        json_object *filters, int out_fd, berth_error **err)
+int berth_engine_events(struct berth_engine *e, int64_t since, int64_t until, json_object *filters,
+                        int out_fd, berth_error **err)
 {
         struct berth_events *ev = e->events;
         int64_t since_ns = since > 0 ? since * 1000000000 : 0;

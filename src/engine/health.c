@@ -19,7 +19,7 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-#define HEALTH_LOG_MAX 5
+#define HEALTH_LOG_MAX    5
 #define HEALTH_OUTPUT_MAX 4096
 
 struct berth_health {
@@ -89,7 +89,8 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
         size_t n = json_object_array_length(t);
         cleanup_strv char **argv = xcalloc(n + 3, sizeof(char *));
         cleanup_json json_object *proc = NULL;
-        struct berth_shim_exec x = {.conn = -1, .pty = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+        struct berth_shim_exec x = {
+            .conn = -1, .pty = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
         int64_t timeout_ms = ns_field(h, "Timeout", 30000000000LL) / 1000000;
         char *out = xmalloc(HEALTH_OUTPUT_MAX + 1);
         size_t out_len = 0;
@@ -101,11 +102,13 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
         if (strcmp(kind, "CMD-SHELL") == 0) {
                 argv[0] = xstrdup("/bin/sh");
                 argv[1] = xstrdup("-c");
-                argv[2] = xstrdup(n > 1 ? json_object_get_string(json_object_array_get_idx(t, 1)) : "");
+                argv[2] =
+                    xstrdup(n > 1 ? json_object_get_string(json_object_array_get_idx(t, 1)) : "");
         } else {
                 size_t k = 0;
                 for (size_t i = strcmp(kind, "CMD") == 0 ? 1 : 0; i < n; i++)
-                        argv[k++] = xstrdup(json_object_get_string(json_object_array_get_idx(t, i)));
+                        argv[k++] =
+                            xstrdup(json_object_get_string(json_object_array_get_idx(t, i)));
         }
         pthread_mutex_lock(&c->lock);
         r = berth_container_exec_process(c, argv, NULL, NULL, NULL, false, false, &proc, &err);
@@ -125,14 +128,14 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
                                       {.fd = x.stderr_fd, .events = POLLIN}};
                 int64_t left;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000 +
-                                     (now.tv_nsec - t0.tv_nsec) / 1000000);
+                left = timeout_ms -
+                       ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
                 if (p[0].fd < 0 && p[1].fd < 0)
                         break;
                 if (left <= 0) {
                         (void)kill(x.pid, SIGKILL);
-                        snprintf(out, HEALTH_OUTPUT_MAX,
-                                 "Health check exceeded timeout (%llds)", (long long)(timeout_ms / 1000));
+                        snprintf(out, HEALTH_OUTPUT_MAX, "Health check exceeded timeout (%llds)",
+                                 (long long)(timeout_ms / 1000));
                         out_len = strlen(out);
                         berth_shim_exec_clear(&x);
                         *ret_output = out;
@@ -155,8 +158,9 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
                                 continue;
                         }
                         if (out_len < HEALTH_OUTPUT_MAX) {
-                                size_t k = (size_t)m < HEALTH_OUTPUT_MAX - out_len ? (size_t)m
-                                                                                   : HEALTH_OUTPUT_MAX - out_len;
+                                size_t k = (size_t)m < HEALTH_OUTPUT_MAX - out_len
+                                               ? (size_t)m
+                                               : HEALTH_OUTPUT_MAX - out_len;
                                 memcpy(out + out_len, buf, k);
                                 out_len += k;
                                 out[out_len] = '\0';
@@ -270,8 +274,8 @@ static void *health_thread(void *arg)
                         new_status = xstrdup(old);
                 } else {
                         c->health->failing_streak++;
-                        new_status = xstrdup(c->health->failing_streak >= retries ? "unhealthy"
-                                                                                  : old);
+                        new_status =
+                            xstrdup(c->health->failing_streak >= retries ? "unhealthy" : old);
                 }
                 if (strcmp(new_status, old) != 0) {
                         json_object *attrs = json_object_new_object();
@@ -279,7 +283,8 @@ static void *health_thread(void *arg)
                         free(c->health->status);
                         c->health->status = xstrdup(new_status);
                         pthread_cond_broadcast(&c->cond);
-                        json_object_object_add(attrs, "healthStatus", json_object_new_string(new_status));
+                        json_object_object_add(attrs, "healthStatus",
+                                               json_object_new_string(new_status));
                         pthread_mutex_unlock(&c->lock);
                         berth_engine_emit_container(c->engine, c, action, attrs, false);
                 } else {

@@ -59,8 +59,7 @@ static char *rootfs_path(struct berth_container *c)
         return xasprintf("%s/rootfs", c->bundle);
 }
 
-void berth_container_log_limits(struct berth_container *c, int64_t *ret_max_size,
-                                int *ret_max_file)
+void berth_container_log_limits(struct berth_container *c, int64_t *ret_max_size, int *ret_max_file)
 {
         json_object *lc = berth_json_get(berth_json_get(c->hostconfig, "LogConfig"), "Config");
         const char *ms = berth_json_str(lc, "max-size");
@@ -82,15 +81,15 @@ void berth_container_log_limits(struct berth_container *c, int64_t *ret_max_size
 /* ---- names ---- */
 
 static const char *const adjectives[] = {
-        "admiring", "brave", "calm", "clever", "dazzling", "eager", "elegant", "festive",
-        "focused", "gallant", "happy", "jolly", "keen", "loving", "modest", "nifty",
-        "optimistic", "peaceful", "quirky", "relaxed", "serene", "sharp", "tender", "upbeat",
-        "vibrant", "wizardly", "youthful", "zealous",
+    "admiring", "brave",   "calm",       "clever",   "dazzling", "eager",    "elegant",
+    "festive",  "focused", "gallant",    "happy",    "jolly",    "keen",     "loving",
+    "modest",   "nifty",   "optimistic", "peaceful", "quirky",   "relaxed",  "serene",
+    "sharp",    "tender",  "upbeat",     "vibrant",  "wizardly", "youthful", "zealous",
 };
 static const char *const nouns[] = {
-        "albatross", "barge", "buoy", "cutter", "dinghy", "dory", "ferry", "frigate",
-        "galleon", "harbor", "jetty", "keel", "ketch", "lighthouse", "mooring", "pier",
-        "quay", "raft", "schooner", "sloop", "tugboat", "wharf", "yawl", "anchor",
+    "albatross", "barge",  "buoy",     "cutter", "dinghy",  "dory",       "ferry",   "frigate",
+    "galleon",   "harbor", "jetty",    "keel",   "ketch",   "lighthouse", "mooring", "pier",
+    "quay",      "raft",   "schooner", "sloop",  "tugboat", "wharf",      "yawl",    "anchor",
 };
 
 static char *random_name(void)
@@ -153,17 +152,21 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
         int r;
 
         if (body == NULL || !json_object_is_type(body, json_type_object))
-                return berth_engine_fail(err, EINVAL, "config cannot be empty in order to create a container");
+                return berth_engine_fail(err, EINVAL,
+                                         "config cannot be empty in order to create a container");
         image = berth_json_str(body, "Image");
         if (image == NULL || *image == '\0')
-                return berth_engine_fail(err, EINVAL, "config cannot be empty in order to create a container");
-        if (name && *name && !valid_name(name))
                 return berth_engine_fail(err, EINVAL,
-                                  "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
-                                  "allowed",
-                                  name);
-        hc = berth_json_get(body, "HostConfig") ? json_object_get(berth_json_get(body, "HostConfig"))
-                                                 : json_object_new_object();
+                                         "config cannot be empty in order to create a container");
+        if (name && *name && !valid_name(name))
+                return berth_engine_fail(
+                    err, EINVAL,
+                    "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                    "allowed",
+                    name);
+        hc = berth_json_get(body, "HostConfig")
+                 ? json_object_get(berth_json_get(body, "HostConfig"))
+                 : json_object_new_object();
         r = berth_spec_check_hostconfig(hc, err);
         if (r < 0)
                 return r;
@@ -187,17 +190,17 @@ int berth_engine_container_create(struct berth_engine *e, const char *name, json
                 json_object *h = berth_json_get(config, "Healthcheck");
                 if (sig && *sig && berth_engine_signal_parse(sig) < 0)
                         return berth_engine_fail(err, EINVAL, "Invalid signal: %s", sig);
-                if (h && (berth_json_int(h, "Interval", 0) < 0 ||
-                          berth_json_int(h, "Timeout", 0) < 0 ||
-                          berth_json_int(h, "StartPeriod", 0) < 0 ||
-                          berth_json_int(h, "Retries", 0) < 0))
+                if (h &&
+                    (berth_json_int(h, "Interval", 0) < 0 || berth_json_int(h, "Timeout", 0) < 0 ||
+                     berth_json_int(h, "StartPeriod", 0) < 0 ||
+                     berth_json_int(h, "Retries", 0) < 0))
                         return berth_engine_fail(err, EINVAL,
-                                          "Interval, Timeout, StartPeriod and Retries in "
-                                          "Healthcheck must not be negative");
+                                                 "Interval, Timeout, StartPeriod and Retries in "
+                                                 "Healthcheck must not be negative");
                 if (h && berth_json_int(h, "Interval", 0) > 0 &&
                     berth_json_int(h, "Interval", 0) < 1000000)
                         return berth_engine_fail(err, EINVAL,
-                                          "Interval in Healthcheck cannot be less than 1ms");
+                                                 "Interval in Healthcheck cannot be less than 1ms");
         }
 
         berth_engine_random_id(id);
@@ -307,8 +310,7 @@ static int mount_rootfs(struct berth_container *c, berth_error **err)
                 /* An empty image (FROM scratch + nothing): a plain directory. */
                 return 0;
         }
-        return berth_snapshot_mount(e->data_root, chains, img->n_layers, upper, work, rootfs,
-                                    err);
+        return berth_snapshot_mount(e->data_root, chains, img->n_layers, upper, work, rootfs, err);
 }
 
 static void umount_rootfs(struct berth_container *c)
@@ -380,13 +382,15 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         pthread_mutex_lock(&c->lock);
         if (c->status == BERTH_STATUS_REMOVING || c->removed) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EBUSY, "container is marked for removal and cannot be "
-                                  "started");
+                return berth_engine_fail(err, EBUSY,
+                                         "container is marked for removal and cannot be "
+                                         "started");
         }
         if (c->status == BERTH_STATUS_PAUSED) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EBUSY, "cannot start a paused container, try unpause "
-                                  "instead");
+                return berth_engine_fail(err, EBUSY,
+                                         "cannot start a paused container, try unpause "
+                                         "instead");
         }
         if (berth_container_is_running(c) ||
             (c->status == BERTH_STATUS_RESTARTING && !from_restart)) {
@@ -403,8 +407,10 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
                 if (c->tty && cs && json_object_array_length(cs) == 2 &&
                     json_object_get_int(json_object_array_get_idx(cs, 0)) > 0) {
                         json_object *sz = json_object_new_object();
-                        json_object_object_add(sz, "height", json_object_get(json_object_array_get_idx(cs, 0)));
-                        json_object_object_add(sz, "width", json_object_get(json_object_array_get_idx(cs, 1)));
+                        json_object_object_add(sz, "height",
+                                               json_object_get(json_object_array_get_idx(cs, 0)));
+                        json_object_object_add(sz, "width",
+                                               json_object_get(json_object_array_get_idx(cs, 1)));
                         json_object_object_add(berth_json_get(spec, "process"), "consoleSize", sz);
                 }
                 r = berth_json_write_file_replace(cfg_path, spec, err);
@@ -437,8 +443,8 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
         }
         {
                 const char *nm = berth_json_str(c->hostconfig, "NetworkMode");
-                own_netns = nm == NULL || (strcmp(nm, "host") != 0 &&
-                                           !berth_str_has_prefix(nm, "container:"));
+                own_netns = nm == NULL ||
+                            (strcmp(nm, "host") != 0 && !berth_str_has_prefix(nm, "container:"));
         }
         pthread_mutex_unlock(&c->lock);
 
@@ -464,8 +470,8 @@ int berth_container_do_start(struct berth_container *c, bool from_restart, berth
                 if (berth_error_status(*err) == ENOENT || berth_error_status(*err) == EACCES) {
                         cleanup_free char *m = xstrdup((*err)->msg);
                         berth_error_freep(err);
-                        return berth_engine_fail(err, EINVAL, "failed to create task for container: %s",
-                                          m);
+                        return berth_engine_fail(err, EINVAL,
+                                                 "failed to create task for container: %s", m);
                 }
                 return berth_error_prefix(err, r, "start container %.12s", c->id);
         }
@@ -544,7 +550,8 @@ void berth_container_on_exit(struct berth_container *c)
         }
         {
                 struct tm tm = {0};
-                char *rest = c->started_at ? strptime(c->started_at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+                char *rest =
+                    c->started_at ? strptime(c->started_at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
                 if (rest) {
                         time_t st = timegm(&tm);
                         ran_ms = ((int64_t)time(NULL) - (int64_t)st) * 1000;
@@ -665,8 +672,10 @@ static int do_stop(struct berth_container *c, int timeout, const char *signal, b
                 pthread_mutex_lock(&c->lock);
                 if (!wait_stopped(c, r < 0 ? 2000 : 30000)) {
                         pthread_mutex_unlock(&c->lock);
-                        return berth_engine_fail(err, EIO, "cannot stop container %.12s: it did not "
-                                          "exit after SIGKILL", c->id);
+                        return berth_engine_fail(err, EIO,
+                                                 "cannot stop container %.12s: it did not "
+                                                 "exit after SIGKILL",
+                                                 c->id);
                 }
         }
         pthread_mutex_unlock(&c->lock);
@@ -721,8 +730,10 @@ int berth_engine_container_kill(struct berth_engine *e, const char *ref, const c
         }
         if (!berth_container_is_running(c)) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EBUSY, "Cannot kill container: %s: Container %s is not "
-                                  "running", ref, c->id);
+                return berth_engine_fail(err, EBUSY,
+                                         "Cannot kill container: %s: Container %s is not "
+                                         "running",
+                                         ref, c->id);
         }
         {
                 /* As dockerd: a kill counts as a manual stop, which only the
@@ -790,15 +801,16 @@ static int do_remove(struct berth_container *c, bool force, berth_error **err)
         pthread_mutex_lock(&c->lock);
         if (c->removed || c->status == BERTH_STATUS_REMOVING) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EBUSY, "removal of container %.12s is already in progress",
-                                  c->id);
+                return berth_engine_fail(
+                    err, EBUSY, "removal of container %.12s is already in progress", c->id);
         }
         if (berth_container_is_running(c) && !force) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EBUSY,
-                                  "You cannot remove a running container %s. Stop the container "
-                                  "before attempting removal or force remove",
-                                  c->id);
+                return berth_engine_fail(
+                    err, EBUSY,
+                    "You cannot remove a running container %s. Stop the container "
+                    "before attempting removal or force remove",
+                    c->id);
         }
         c->manual_stop = true;
         if (c->status == BERTH_STATUS_RESTARTING && c->pid == 0)
@@ -815,9 +827,10 @@ static int do_remove(struct berth_container *c, bool force, berth_error **err)
                 pthread_mutex_lock(&c->lock);
                 if (!wait_stopped(c, 30000)) {
                         pthread_mutex_unlock(&c->lock);
-                        return berth_engine_fail(err, EIO, "could not kill running container %.12s, "
-                                          "cannot remove",
-                                          c->id);
+                        return berth_engine_fail(err, EIO,
+                                                 "could not kill running container %.12s, "
+                                                 "cannot remove",
+                                                 c->id);
                 }
         }
         c->status = BERTH_STATUS_REMOVING;
@@ -848,8 +861,8 @@ static void autoremove(struct berth_container *c)
         (void)do_remove(c, true, NULL);
 }
 
-int berth_engine_container_remove(struct berth_engine *e, const char *ref, bool force,
-                                  bool volumes, berth_error **err)
+int berth_engine_container_remove(struct berth_engine *e, const char *ref, bool force, bool volumes,
+                                  berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         int r = berth_engine_container_get(e, ref, &c, err);
@@ -869,10 +882,11 @@ int berth_engine_container_rename(struct berth_engine *e, const char *ref, const
         int r;
 
         if (name == NULL || *name == '\0' || !valid_name(name))
-                return berth_engine_fail(err, EINVAL,
-                                  "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
-                                  "allowed",
-                                  name ? name : "");
+                return berth_engine_fail(
+                    err, EINVAL,
+                    "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                    "allowed",
+                    name ? name : "");
         r = berth_engine_container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
@@ -880,8 +894,9 @@ int berth_engine_container_rename(struct berth_engine *e, const char *ref, const
         old = xstrdup(c->name);
         if (strcmp(old + 1, name[0] == '/' ? name + 1 : name) == 0) {
                 pthread_mutex_unlock(&c->lock);
-                return berth_engine_fail(err, EINVAL, "Renaming a container with the same name as its "
-                                  "current name");
+                return berth_engine_fail(err, EINVAL,
+                                         "Renaming a container with the same name as its "
+                                         "current name");
         }
         r = berth_engine_name_reserve(e, c, name, err);
         if (r >= 0)
@@ -951,10 +966,10 @@ int berth_engine_container_update(struct berth_engine *e, const char *ref, json_
 {
         cleanup_container struct berth_container *c = NULL;
         cleanup_json json_object *hc = NULL;
-        static const char *const keys[] = {"Memory", "MemorySwap", "MemoryReservation",
-                                           "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod",
-                                           "CpusetCpus", "CpusetMems", "PidsLimit",
-                                           "BlkioWeight", "RestartPolicy"};
+        static const char *const keys[] = {"Memory",    "MemorySwap",  "MemoryReservation",
+                                           "NanoCpus",  "CpuShares",   "CpuQuota",
+                                           "CpuPeriod", "CpusetCpus",  "CpusetMems",
+                                           "PidsLimit", "BlkioWeight", "RestartPolicy"};
         int r = berth_engine_container_get(e, ref, &c, err);
 
         if (r < 0)
@@ -983,7 +998,8 @@ int berth_engine_container_update(struct berth_engine *e, const char *ref, json_
                 r = berth_spec_build(c, rootfs, &spec, err);
                 c->hostconfig = saved;
                 if (r >= 0) {
-                        json_object *res = berth_json_get(berth_json_get(spec, "linux"), "resources");
+                        json_object *res =
+                            berth_json_get(berth_json_get(spec, "linux"), "resources");
                         r = berth_container_update(&e->rt, c->id, res, err);
                 }
         }

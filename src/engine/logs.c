@@ -25,14 +25,14 @@
 #include "util/xalloc.h"
 
 #define MAX_ROTATED 100
-#define BLOCK 65536
+#define BLOCK       65536
 /* An entry longer than this is skipped (the shim writes at most ~100 KiB). */
 #define MAX_ENTRY (4 * 1024 * 1024)
 
 /* "2026-01-02T03:04:05.123Z" (any fraction length, Z or +hh:mm) -> ns. */
 static int parse_time_ns(const char *s, int64_t *ret)
 {
-        struct tm tm = { 0 };
+        struct tm tm = {0};
         const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
         int64_t ns = 0, scale = 100000000;
         int64_t off = 0;
@@ -99,7 +99,7 @@ struct writer {
 /* Write one entry; -EPIPE when the peer is gone. */
 static int emit(struct writer *w, const char *line, size_t len)
 {
-        struct entry e = { 0 };
+        struct entry e = {0};
         char ts[64] = "";
         size_t tl = 0;
         int r = 0;
@@ -130,9 +130,14 @@ static int emit(struct writer *w, const char *line, size_t len)
                         r = berth_write_all(w->fd, e.log, e.len);
         } else {
                 size_t n = tl + e.len;
-                unsigned char h[8] = { (unsigned char)e.stream, 0, 0, 0, (unsigned char)(n >> 24),
-                                       (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                                       (unsigned char)n };
+                unsigned char h[8] = {(unsigned char)e.stream,
+                                      0,
+                                      0,
+                                      0,
+                                      (unsigned char)(n >> 24),
+                                      (unsigned char)(n >> 16),
+                                      (unsigned char)(n >> 8),
+                                      (unsigned char)n};
                 char small[4096];
                 if (n + 8 <= sizeof(small)) {
                         memcpy(small, h, 8);
@@ -314,12 +319,12 @@ static char *rotated_path(const char *path, int i)
 /* Peer gone? (POLLRDHUP / POLLHUP / POLLERR on the output fd) */
 static bool peer_gone(int fd)
 {
-        struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-static int follow(const char *path, struct reader *rd, struct writer *w, int out_fd,
-                  int end_fd, berth_error **err)
+static int follow(const char *path, struct reader *rd, struct writer *w, int out_fd, int end_fd,
+                  berth_error **err)
 {
         cleanup_close int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         cleanup_free char *dir = xstrdup(path);
@@ -334,13 +339,14 @@ static int follow(const char *path, struct reader *rd, struct writer *w, int out
                 free(dir);
                 dir = xstrdup(".");
         }
-        if (inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-                                               IN_CLOSE_WRITE | IN_DELETE) < 0)
+        if (inotify_add_watch(in, dir,
+                              IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE |
+                                  IN_DELETE) < 0)
                 return berth_fail_errno(err, "watch `%s`", dir);
         for (;;) {
-                struct pollfd p[3] = { { .fd = in, .events = POLLIN },
-                                       { .fd = out_fd, .events = POLLRDHUP },
-                                       { .fd = end_fd, .events = POLLIN } };
+                struct pollfd p[3] = {{.fd = in, .events = POLLIN},
+                                      {.fd = out_fd, .events = POLLRDHUP},
+                                      {.fd = end_fd, .events = POLLIN}};
                 struct stat a, b;
                 int r;
 
@@ -378,7 +384,8 @@ static int follow(const char *path, struct reader *rd, struct writer *w, int out
                 if (end_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
                         ending = true; /* one last drain: the shim flushed first */
                 if (p[0].revents & POLLIN) {
-                        char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                        char evbuf[4096]
+                            __attribute__((aligned(__alignof__(struct inotify_event))));
                         while (read(in, evbuf, sizeof(evbuf)) > 0)
                                 ;
                 }
@@ -388,8 +395,8 @@ static int follow(const char *path, struct reader *rd, struct writer *w, int out
 int berth_logs_write(const char *log_path, const struct berth_logs_opts *o, int out_fd,
                      int follow_end_fd, berth_error **err)
 {
-        struct writer w = { .o = o, .fd = out_fd };
-        struct reader rd = { .fd = -1 };
+        struct writer w = {.o = o, .fd = out_fd};
+        struct reader rd = {.fd = -1};
         int nfiles = 0, r = 0;
         int fds[MAX_ROTATED + 1];
         off_t sizes[MAX_ROTATED + 1], starts[MAX_ROTATED + 1];
@@ -451,7 +458,7 @@ int berth_logs_write(const char *log_path, const struct berth_logs_opts *o, int 
         }
         /* Oldest first. */
         for (int i = nfiles - 1; i >= 1 && r == 0 && !w.done; i--) {
-                struct reader old = { .fd = -1 };
+                struct reader old = {.fd = -1};
                 reader_init(&old, fds[i], starts[i]);
                 r = reader_drain(&old, &w);
                 free(old.buf);

@@ -56,13 +56,18 @@ static json_object *state_json(struct berth_container *c)
         json_object *st = json_object_new_object();
         json_object *h;
 
-        json_object_object_add(st, "Status", json_object_new_string(berth_container_status_name(c->status)));
-        json_object_object_add(st, "Running", json_object_new_boolean(berth_container_is_running(c)));
-        json_object_object_add(st, "Paused", json_object_new_boolean(c->status == BERTH_STATUS_PAUSED));
-        json_object_object_add(st, "Restarting", json_object_new_boolean(c->status == BERTH_STATUS_RESTARTING));
+        json_object_object_add(st, "Status",
+                               json_object_new_string(berth_container_status_name(c->status)));
+        json_object_object_add(st, "Running",
+                               json_object_new_boolean(berth_container_is_running(c)));
+        json_object_object_add(st, "Paused",
+                               json_object_new_boolean(c->status == BERTH_STATUS_PAUSED));
+        json_object_object_add(st, "Restarting",
+                               json_object_new_boolean(c->status == BERTH_STATUS_RESTARTING));
         json_object_object_add(st, "OOMKilled", json_object_new_boolean(c->oom_killed));
         json_object_object_add(st, "Dead", json_object_new_boolean(c->status == BERTH_STATUS_DEAD));
-        json_object_object_add(st, "Pid", json_object_new_int(berth_container_is_running(c) ? c->pid : 0));
+        json_object_object_add(st, "Pid",
+                               json_object_new_int(berth_container_is_running(c) ? c->pid : 0));
         json_object_object_add(st, "ExitCode", json_object_new_int(c->exit_code));
         json_object_object_add(st, "Error", str_or_empty(c->error));
         json_object_object_add(st, "StartedAt", str_or_empty(c->started_at));
@@ -78,9 +83,9 @@ static json_object *network_settings(struct berth_container *c)
         json_object *ns = json_object_new_object();
         json_object *nets = json_object_new_object();
         const char *nm = berth_json_str(c->hostconfig, "NetworkMode");
-        static const char *const empty[] = {"Bridge", "SandboxID", "SandboxKey", "Gateway",
-                                            "GlobalIPv6Address", "IPAddress", "IPv6Gateway",
-                                            "MacAddress", "EndpointID", "LinkLocalIPv6Address"};
+        static const char *const empty[] = {
+            "Bridge",    "SandboxID",   "SandboxKey", "Gateway",    "GlobalIPv6Address",
+            "IPAddress", "IPv6Gateway", "MacAddress", "EndpointID", "LinkLocalIPv6Address"};
 
         for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
                 json_object_object_add(ns, empty[i], json_object_new_string(""));
@@ -93,9 +98,9 @@ static json_object *network_settings(struct berth_container *c)
         json_object_object_add(ns, "SecondaryIPv6Addresses", NULL);
         if (nm && !berth_str_has_prefix(nm, "container:")) {
                 json_object *ep = json_object_new_object();
-                static const char *const epk[] = {"NetworkID", "EndpointID", "Gateway",
-                                                  "IPAddress", "IPv6Gateway",
-                                                  "GlobalIPv6Address", "MacAddress"};
+                static const char *const epk[] = {"NetworkID", "EndpointID",  "Gateway",
+                                                  "IPAddress", "IPv6Gateway", "GlobalIPv6Address",
+                                                  "MacAddress"};
                 for (size_t i = 0; i < sizeof(epk) / sizeof(epk[0]); i++)
                         json_object_object_add(ep, epk[i], json_object_new_string(""));
                 json_object_object_add(ep, "IPPrefixLen", json_object_new_int(0));
@@ -115,7 +120,7 @@ static json_object *config_json(json_object *config)
 {
         static const char *const strs[] = {"Hostname", "Domainname", "User", "WorkingDir"};
         static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr",
-                                            "Tty", "OpenStdin", "StdinOnce"};
+                                            "Tty",         "OpenStdin",    "StdinOnce"};
         static const char *const nulls[] = {"Env", "Cmd", "Volumes", "Entrypoint", "OnBuild"};
         json_object *o = NULL;
 
@@ -174,7 +179,8 @@ static json_object *inspect_locked(struct berth_container *c)
                 json_object *lc = json_object_new_object();
                 json_object *cfg = berth_json_get(berth_json_get(hc, "LogConfig"), "Config");
                 json_object_object_add(lc, "Type", json_object_new_string("json-file"));
-                json_object_object_add(lc, "Config", cfg ? json_object_get(cfg) : json_object_new_object());
+                json_object_object_add(lc, "Config",
+                                       cfg ? json_object_get(cfg) : json_object_new_object());
                 json_object_object_add(hc, "LogConfig", lc);
         }
         if (!berth_json_get(hc, "RestartPolicy")) {
@@ -184,17 +190,18 @@ static json_object *inspect_locked(struct berth_container *c)
                 json_object_object_add(hc, "RestartPolicy", rp);
         }
         {
-                static const char *const zeros[] = {"Memory", "MemorySwap", "NanoCpus",
-                                                    "CpuShares", "CpuQuota", "CpuPeriod",
-                                                    "MemoryReservation", "BlkioWeight",
-                                                    "KernelMemory", "KernelMemoryTCP"};
+                static const char *const zeros[] = {
+                    "Memory",       "MemorySwap",     "NanoCpus",          "CpuShares",
+                    "CpuQuota",     "CpuPeriod",      "MemoryReservation", "BlkioWeight",
+                    "KernelMemory", "KernelMemoryTCP"};
                 for (size_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++)
                         if (!berth_json_get(hc, zeros[i]))
                                 json_object_object_add(hc, zeros[i], json_object_new_int(0));
                 if (!berth_json_get(hc, "PidsLimit"))
                         json_object_object_add(hc, "PidsLimit", NULL);
                 if (!berth_json_get(hc, "ReadonlyRootfs"))
-                        json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(false));
+                        json_object_object_add(hc, "ReadonlyRootfs",
+                                               json_object_new_boolean(false));
                 if (!berth_json_get(hc, "Privileged"))
                         json_object_object_add(hc, "Privileged", json_object_new_boolean(false));
                 if (!berth_json_str(hc, "Runtime") || !*berth_json_str(hc, "Runtime"))
@@ -210,15 +217,19 @@ static json_object *inspect_locked(struct berth_container *c)
                 json_object *mounts = json_object_new_array();
                 json_object *b = berth_json_get(c->hostconfig, "Binds");
                 for (size_t i = 0; b && i < json_object_array_length(b); i++) {
-                        cleanup_free char *s = xstrdup(json_object_get_string(json_object_array_get_idx(b, i)));
+                        cleanup_free char *s =
+                            xstrdup(json_object_get_string(json_object_array_get_idx(b, i)));
                         char *p = s, *src = strsep(&p, ":"), *dst = strsep(&p, ":");
                         json_object *m = json_object_new_object();
                         json_object_object_add(m, "Type", json_object_new_string("bind"));
                         json_object_object_add(m, "Source", json_object_new_string(src));
-                        json_object_object_add(m, "Destination", json_object_new_string(dst ? dst : ""));
+                        json_object_object_add(m, "Destination",
+                                               json_object_new_string(dst ? dst : ""));
                         json_object_object_add(m, "Mode", json_object_new_string(p ? p : ""));
-                        json_object_object_add(m, "RW", json_object_new_boolean(!(p && strstr(p, "ro"))));
-                        json_object_object_add(m, "Propagation", json_object_new_string("rprivate"));
+                        json_object_object_add(m, "RW",
+                                               json_object_new_boolean(!(p && strstr(p, "ro"))));
+                        json_object_object_add(m, "Propagation",
+                                               json_object_new_string("rprivate"));
                         json_object_array_add(mounts, m);
                 }
                 json_object_object_add(d, "Mounts", mounts);
@@ -320,9 +331,9 @@ static char **f_values(json_object *filters, const char *key)
 
         if (f == NULL)
                 return xcalloc(1, sizeof(char *));
-        cap = json_object_is_type(f, json_type_array) ? json_object_array_length(f)
+        cap = json_object_is_type(f, json_type_array)    ? json_object_array_length(f)
               : json_object_is_type(f, json_type_object) ? (size_t)json_object_object_length(f)
-                                                          : 0;
+                                                         : 0;
         v = xcalloc(cap + 1, sizeof(char *));
         if (json_object_is_type(f, json_type_array)) {
                 for (size_t i = 0; i < cap; i++)
@@ -339,10 +350,9 @@ static char **f_values(json_object *filters, const char *key)
 
 static bool container_matches(struct berth_container *c, json_object *filters)
 {
-        static const char *const keys[] = {"id", "name", "status", "label", "ancestor",
-                                           "exited", "health", "before", "since",
-                                           "network", "volume", "is-task", "publish",
-                                           "expose", "isolation"};
+        static const char *const keys[] = {"id",     "name",    "status",  "label",  "ancestor",
+                                           "exited", "health",  "before",  "since",  "network",
+                                           "volume", "is-task", "publish", "expose", "isolation"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
                 cleanup_strv char **vals = NULL;
                 bool any = false;
@@ -364,7 +374,8 @@ static bool container_matches(struct berth_container *c, json_object *filters)
                         case 3: {
                                 json_object *l = berth_json_get(c->config, "Labels");
                                 const char *eq = strchr(w, '=');
-                                cleanup_free char *key = eq ? xstrndup(w, (size_t)(eq - w)) : xstrdup(w);
+                                cleanup_free char *key =
+                                    eq ? xstrndup(w, (size_t)(eq - w)) : xstrdup(w);
                                 const char *v = berth_json_str(l, key);
                                 any = v && (eq == NULL || strcmp(v, eq + 1) == 0);
                                 break;
@@ -398,8 +409,8 @@ static bool container_matches(struct berth_container *c, json_object *filters)
                         }
                         case 9: {
                                 const char *nm = berth_json_str(c->hostconfig, "NetworkMode");
-                                any = nm && (strcmp(nm, w) == 0 ||
-                                             (strcmp(nm, "default") == 0 && strcmp(w, "bridge") == 0));
+                                any = nm && (strcmp(nm, w) == 0 || (strcmp(nm, "default") == 0 &&
+                                                                    strcmp(w, "bridge") == 0));
                                 break;
                         }
                         case 10:
@@ -432,8 +443,9 @@ static json_object *summary(struct berth_container *c, bool size)
                 json_object *a = pass ? cmd : ep;
                 for (size_t i = 0; a && i < json_object_array_length(a); i++) {
                         char *old = command;
-                        command = xasprintf("%s%s%s", old, *old ? " " : "",
-                                            json_object_get_string(json_object_array_get_idx(a, i)));
+                        command =
+                            xasprintf("%s%s%s", old, *old ? " " : "",
+                                      json_object_get_string(json_object_array_get_idx(a, i)));
                         free(old);
                 }
         }
@@ -443,10 +455,14 @@ static json_object *summary(struct berth_container *c, bool size)
         json_object_object_add(s, "Image", str_or_empty(c->image_name));
         json_object_object_add(s, "ImageID", str_or_empty(c->image_id));
         json_object_object_add(s, "Command", json_object_new_string(command));
-        json_object_object_add(s, "Created", json_object_new_int64(berth_time_parse_rfc3339_sec(c->created)));
+        json_object_object_add(s, "Created",
+                               json_object_new_int64(berth_time_parse_rfc3339_sec(c->created)));
         json_object_object_add(s, "Ports", json_object_new_array());
-        json_object_object_add(s, "Labels", json_object_get(berth_json_get(c->config, "Labels")) ?: json_object_new_object());
-        json_object_object_add(s, "State", json_object_new_string(berth_container_status_name(c->status)));
+        json_object_object_add(s, "Labels",
+                               json_object_get(berth_json_get(c->config, "Labels"))
+                                   ?: json_object_new_object());
+        json_object_object_add(s, "State",
+                               json_object_new_string(berth_container_status_name(c->status)));
         json_object_object_add(s, "Status", json_object_new_string(status));
         json_object_object_add(hc, "NetworkMode", str_or_empty(nm));
         json_object_object_add(s, "HostConfig", hc);
@@ -572,7 +588,8 @@ int berth_engine_container_top(struct berth_engine *e, const char *ref, const ch
                 char *line = strtok_r(out, "\n", &save);
                 int ncols = 0;
                 char *tp = line, *tok, *ts = NULL;
-                for (tok = line ? strtok_r(tp, " \t", &ts) : NULL; tok; tok = strtok_r(NULL, " \t", &ts)) {
+                for (tok = line ? strtok_r(tp, " \t", &ts) : NULL; tok;
+                     tok = strtok_r(NULL, " \t", &ts)) {
                         if (strcmp(tok, "PID") == 0)
                                 pid_col = ncols;
                         json_object_array_add(titles, json_object_new_string(tok));

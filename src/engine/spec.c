@@ -30,10 +30,10 @@
 
 /* Docker's default set. */
 static const char *const default_caps[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-        "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-        "CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-        "CAP_KILL",   "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
 int berth_spec_cap_canonical(const char *name, char **ret, berth_error **err)
@@ -92,7 +92,7 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
         for (size_t i = 0; drop && i < json_object_array_length(drop); i++) {
                 cleanup_free char *c = NULL;
                 r = berth_spec_cap_canonical(
-                        json_object_get_string(json_object_array_get_idx(drop, i)), &c, err);
+                    json_object_get_string(json_object_array_get_idx(drop, i)), &c, err);
                 if (r < 0)
                         goto fail;
                 if (strcmp(c, "ALL") == 0)
@@ -101,7 +101,7 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
         for (size_t i = 0; add && i < json_object_array_length(add); i++) {
                 cleanup_free char *c = NULL;
                 r = berth_spec_cap_canonical(
-                        json_object_get_string(json_object_array_get_idx(add, i)), &c, err);
+                    json_object_get_string(json_object_array_get_idx(add, i)), &c, err);
                 if (r < 0)
                         goto fail;
                 if (strcmp(c, "ALL") == 0)
@@ -119,7 +119,7 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
         for (size_t i = 0; drop && i < json_object_array_length(drop); i++) {
                 cleanup_free char *c = NULL;
                 (void)berth_spec_cap_canonical(
-                        json_object_get_string(json_object_array_get_idx(drop, i)), &c, NULL);
+                    json_object_get_string(json_object_array_get_idx(drop, i)), &c, NULL);
                 for (size_t k = 0; k < n; k++)
                         if (strcmp(set[k], c) == 0) {
                                 free(set[k]);
@@ -131,7 +131,7 @@ int berth_spec_caps(json_object *hc, char ***ret, berth_error **err)
         for (size_t i = 0; !add_all && add && i < json_object_array_length(add); i++) {
                 char *c = NULL;
                 (void)berth_spec_cap_canonical(
-                        json_object_get_string(json_object_array_get_idx(add, i)), &c, NULL);
+                    json_object_get_string(json_object_array_get_idx(add, i)), &c, NULL);
                 if (strv_has(set, n, c))
                         free(c);
                 else
@@ -253,21 +253,20 @@ static void env_set(json_object *env, const char *kv)
         json_object_array_add(env, json_object_new_string(kv));
 }
 
-int berth_spec_merge_config(json_object *image_config, json_object *body,
-                            json_object **ret_config, berth_error **err)
+int berth_spec_merge_config(json_object *image_config, json_object *body, json_object **ret_config,
+                            berth_error **err)
 {
         cleanup_json json_object *cfg = json_object_new_object();
         cleanup_json json_object *cmd = NULL, *entrypoint = NULL;
         json_object *env = json_object_new_array();
         json_object *labels = json_object_new_object();
         json_object *v;
-        static const char *const copied[] = {"Hostname", "Domainname", "AttachStdin",
-                                             "AttachStdout", "AttachStderr", "Tty",
-                                             "OpenStdin", "StdinOnce", "Image",
-                                             "NetworkDisabled", "MacAddress", "StopTimeout"};
-        static const char *const inherited[] = {"User", "WorkingDir", "StopSignal",
-                                                "ExposedPorts", "Volumes", "OnBuild",
-                                                "Shell"};
+        static const char *const copied[] = {"Hostname",        "Domainname",   "AttachStdin",
+                                             "AttachStdout",    "AttachStderr", "Tty",
+                                             "OpenStdin",       "StdinOnce",    "Image",
+                                             "NetworkDisabled", "MacAddress",   "StopTimeout"};
+        static const char *const inherited[] = {
+            "User", "WorkingDir", "StopSignal", "ExposedPorts", "Volumes", "OnBuild", "Shell"};
         int r;
 
         json_object_object_add(cfg, "Env", env);
@@ -300,12 +299,12 @@ int berth_spec_merge_config(json_object *image_config, json_object *body,
                 for (size_t i = 0; i < json_object_array_length(v); i++)
                         env_set(env, json_object_get_string(json_object_array_get_idx(v, i)));
         if ((v = berth_json_get(image_config, "Labels"))) {
-                json_object_object_foreach(v, k1, v1) json_object_object_add(
-                        labels, k1, json_object_get(v1));
+                json_object_object_foreach(v, k1, v1)
+                    json_object_object_add(labels, k1, json_object_get(v1));
         }
         if ((v = berth_json_get(body, "Labels"))) {
-                json_object_object_foreach(v, k2, v2) json_object_object_add(
-                        labels, k2, json_object_get(v2));
+                json_object_object_foreach(v, k2, v2)
+                    json_object_object_add(labels, k2, json_object_get(v2));
         }
 
         /* Entrypoint and Cmd as Docker combines them: an Entrypoint in the
@@ -346,13 +345,13 @@ int berth_spec_merge_config(json_object *image_config, json_object *body,
                         return berth_engine_fail(err, EINVAL, "Healthcheck: must be an object");
                 if (bh || ih) {
                         json_object *h = json_object_new_object();
-                        static const char *const hk[] = {"Test", "Interval", "Timeout",
-                                                         "StartPeriod", "StartInterval",
-                                                         "Retries"};
+                        static const char *const hk[] = {"Test",        "Interval",      "Timeout",
+                                                         "StartPeriod", "StartInterval", "Retries"};
                         for (size_t i = 0; i < sizeof(hk) / sizeof(hk[0]); i++) {
                                 json_object *x = berth_json_get(bh, hk[i]);
-                                if (x == NULL || (json_object_is_type(x, json_type_int) &&
-                                                  json_object_get_int64(x) == 0) ||
+                                if (x == NULL ||
+                                    (json_object_is_type(x, json_type_int) &&
+                                     json_object_get_int64(x) == 0) ||
                                     is_empty(x))
                                         x = berth_json_get(ih, hk[i]);
                                 if (x)
@@ -380,30 +379,30 @@ static int check_type(json_object *hc, const char *key, json_type t, berth_error
                 return 0;
         if (!json_object_is_type(v, t))
                 return berth_engine_fail(err, EINVAL,
-                                  "json: cannot unmarshal %s into Go struct field "
-                                  "HostConfig.%s of type %s",
-                                  json_type_to_name(json_object_get_type(v)), key,
-                                  t == json_type_int      ? "int64"
-                                  : t == json_type_string ? "string"
-                                  : t == json_type_array  ? "[]string"
-                                  : t == json_type_boolean ? "bool"
-                                                          : "object");
+                                         "json: cannot unmarshal %s into Go struct field "
+                                         "HostConfig.%s of type %s",
+                                         json_type_to_name(json_object_get_type(v)), key,
+                                         t == json_type_int       ? "int64"
+                                         : t == json_type_string  ? "string"
+                                         : t == json_type_array   ? "[]string"
+                                         : t == json_type_boolean ? "bool"
+                                                                  : "object");
         return 0;
 }
 
 int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
 {
-        static const char *const ints[] = {"Memory", "MemorySwap", "MemoryReservation",
-                                           "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod",
-                                           "PidsLimit", "BlkioWeight", "ShmSize",
-                                           "OomScoreAdj", "MemorySwappiness"};
-        static const char *const strs[] = {"NetworkMode", "CpusetCpus", "CpusetMems",
-                                           "PidMode", "IpcMode", "UTSMode", "CgroupnsMode"};
-        static const char *const arrs[] = {"Binds", "CapAdd", "CapDrop", "SecurityOpt",
-                                           "GroupAdd", "Ulimits", "Mounts", "Dns",
-                                           "ExtraHosts"};
+        static const char *const ints[] = {"Memory",    "MemorySwap",  "MemoryReservation",
+                                           "NanoCpus",  "CpuShares",   "CpuQuota",
+                                           "CpuPeriod", "PidsLimit",   "BlkioWeight",
+                                           "ShmSize",   "OomScoreAdj", "MemorySwappiness"};
+        static const char *const strs[] = {"NetworkMode", "CpusetCpus", "CpusetMems",  "PidMode",
+                                           "IpcMode",     "UTSMode",    "CgroupnsMode"};
+        static const char *const arrs[] = {"Binds",       "CapAdd",   "CapDrop",
+                                           "SecurityOpt", "GroupAdd", "Ulimits",
+                                           "Mounts",      "Dns",      "ExtraHosts"};
         static const char *const bools[] = {"Privileged", "ReadonlyRootfs", "AutoRemove",
-                                            "Init", "OomKillDisable", "PublishAllPorts"};
+                                            "Init",       "OomKillDisable", "PublishAllPorts"};
         int64_t mem, swap;
         json_object *v;
         cleanup_strv char **caps = NULL;
@@ -433,37 +432,42 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         mem = berth_json_int(hc, "Memory", 0);
         swap = berth_json_int(hc, "MemorySwap", 0);
         if (mem < 0)
-                return berth_engine_fail(err, EINVAL, "invalid Memory value %lld: must not be negative",
-                                  (long long)mem);
+                return berth_engine_fail(
+                    err, EINVAL, "invalid Memory value %lld: must not be negative", (long long)mem);
         if (mem > 0 && mem < 6 * 1024 * 1024)
                 return berth_engine_fail(err, EINVAL, "Minimum memory limit allowed is 6MB");
         if (swap > 0 && mem == 0)
-                return berth_engine_fail(err, EINVAL,
-                                  "You should always set the Memory limit when using Memoryswap "
-                                  "limit, see usage.");
+                return berth_engine_fail(
+                    err, EINVAL,
+                    "You should always set the Memory limit when using Memoryswap "
+                    "limit, see usage.");
         if (swap > 0 && swap < mem)
-                return berth_engine_fail(err, EINVAL,
-                                  "Minimum memoryswap limit should be larger than memory limit, "
-                                  "see usage.");
+                return berth_engine_fail(
+                    err, EINVAL,
+                    "Minimum memoryswap limit should be larger than memory limit, "
+                    "see usage.");
         if (berth_json_int(hc, "NanoCpus", 0) < 0)
-                return berth_engine_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
+                return berth_engine_fail(err, EINVAL,
+                                         "Range of CPUs is from 0.01 to the number of CPUs");
         if (berth_json_int(hc, "NanoCpus", 0) > 0 &&
             (berth_json_int(hc, "CpuQuota", 0) > 0 || berth_json_int(hc, "CpuPeriod", 0) > 0))
+                return berth_engine_fail(
+                    err, EINVAL,
+                    "Conflicting options: Nano CPUs and CPU Period cannot both be "
+                    "set");
+        if (berth_json_int(hc, "NanoCpus", 0) > 0 && berth_json_int(hc, "NanoCpus", 0) < 10000000)
                 return berth_engine_fail(err, EINVAL,
-                                  "Conflicting options: Nano CPUs and CPU Period cannot both be "
-                                  "set");
-        if (berth_json_int(hc, "NanoCpus", 0) > 0 &&
-            berth_json_int(hc, "NanoCpus", 0) < 10000000)
-                return berth_engine_fail(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
+                                         "Range of CPUs is from 0.01 to the number of CPUs");
         if (berth_json_int(hc, "CpuShares", 0) < 0)
                 return berth_engine_fail(err, EINVAL, "invalid CPU shares: must not be negative");
         {
                 int64_t sw = berth_json_int(hc, "MemorySwappiness", -1);
                 if (sw != -1 && (sw < 0 || sw > 100))
-                        return berth_engine_fail(err, EINVAL,
-                                          "Invalid value: %lld, valid memory swappiness range "
-                                          "is 0-100",
-                                          (long long)sw);
+                        return berth_engine_fail(
+                            err, EINVAL,
+                            "Invalid value: %lld, valid memory swappiness range "
+                            "is 0-100",
+                            (long long)sw);
         }
         nm = berth_json_str(hc, "NetworkMode");
         if (nm == NULL || *nm == '\0')
@@ -478,20 +482,26 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                 int64_t mr = berth_json_int(v, "MaximumRetryCount", 0);
                 if (pn && *pn && strcmp(pn, "no") != 0 && strcmp(pn, "always") != 0 &&
                     strcmp(pn, "unless-stopped") != 0 && strcmp(pn, "on-failure") != 0)
-                        return berth_engine_fail(err, EINVAL, "invalid restart policy: unknown policy "
-                                          "'%s'; use one of 'no', 'always', 'on-failure', or "
-                                          "'unless-stopped'", pn);
+                        return berth_engine_fail(
+                            err, EINVAL,
+                            "invalid restart policy: unknown policy "
+                            "'%s'; use one of 'no', 'always', 'on-failure', or "
+                            "'unless-stopped'",
+                            pn);
                 if (mr < 0)
-                        return berth_engine_fail(err, EINVAL, "invalid restart policy: maximum retry "
-                                          "count cannot be negative");
+                        return berth_engine_fail(err, EINVAL,
+                                                 "invalid restart policy: maximum retry "
+                                                 "count cannot be negative");
                 if (mr > 0 && (pn == NULL || strcmp(pn, "on-failure") != 0))
-                        return berth_engine_fail(err, EINVAL, "invalid restart policy: maximum retry "
-                                          "count can only be used with 'on-failure'");
+                        return berth_engine_fail(err, EINVAL,
+                                                 "invalid restart policy: maximum retry "
+                                                 "count can only be used with 'on-failure'");
                 if (pn && (strcmp(pn, "always") == 0 || strcmp(pn, "unless-stopped") == 0) &&
                     berth_json_bool(hc, "AutoRemove", false))
-                        return berth_engine_fail(err, EINVAL,
-                                          "conflicting options: cannot specify both --restart "
-                                          "and --rm");
+                        return berth_engine_fail(
+                            err, EINVAL,
+                            "conflicting options: cannot specify both --restart "
+                            "and --rm");
         }
         r = berth_spec_caps(hc, &caps, err);
         if (r < 0)
@@ -500,21 +510,22 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
         for (size_t i = 0; v && i < json_object_array_length(v); i++) {
                 json_object *u = json_object_array_get_idx(v, i);
                 const char *n = berth_json_str(u, "Name");
-                static const char *const ok[] = {"as", "core", "cpu", "data", "fsize",
-                                                 "locks", "memlock", "msgqueue", "nice",
-                                                 "nofile", "nproc", "rss", "rtprio",
-                                                 "rttime", "sigpending", "stack"};
+                static const char *const ok[] = {
+                    "as",   "core",   "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue",
+                    "nice", "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack"};
                 bool found = false;
                 for (size_t k = 0; n && k < sizeof(ok) / sizeof(ok[0]); k++)
                         found |= strcmp(ok[k], n) == 0;
                 if (!found)
-                        return berth_engine_fail(err, EINVAL, "invalid ulimit type: `%s`", n ? n : "");
+                        return berth_engine_fail(err, EINVAL, "invalid ulimit type: `%s`",
+                                                 n ? n : "");
                 if (berth_json_int(u, "Soft", 0) > berth_json_int(u, "Hard", 0))
-                        return berth_engine_fail(err, EINVAL,
-                                          "ulimit soft limit must be less than or equal to hard "
-                                          "limit: %lld > %lld",
-                                          (long long)berth_json_int(u, "Soft", 0),
-                                          (long long)berth_json_int(u, "Hard", 0));
+                        return berth_engine_fail(
+                            err, EINVAL,
+                            "ulimit soft limit must be less than or equal to hard "
+                            "limit: %lld > %lld",
+                            (long long)berth_json_int(u, "Soft", 0),
+                            (long long)berth_json_int(u, "Hard", 0));
         }
         v = berth_json_get(hc, "Binds");
         for (size_t i = 0; v && i < json_object_array_length(v); i++) {
@@ -522,25 +533,29 @@ int berth_spec_check_hostconfig(json_object *hc, berth_error **err)
                 const char *colon = b ? strchr(b, ':') : NULL;
                 if (b == NULL || colon == NULL || colon == b || colon[1] != '/')
                         return berth_engine_fail(err, EINVAL, "invalid volume specification: '%s'",
-                                          b ? b : "");
+                                                 b ? b : "");
                 if (b[0] != '/')
-                        return berth_engine_fail(err, ENOTSUP,
-                                          "named volume `%.*s`: volumes are not supported yet; "
-                                          "bind an absolute host path instead",
-                                          (int)(colon - b), b);
+                        return berth_engine_fail(
+                            err, ENOTSUP,
+                            "named volume `%.*s`: volumes are not supported yet; "
+                            "bind an absolute host path instead",
+                            (int)(colon - b), b);
         }
         v = berth_json_get(hc, "Tmpfs");
         if (v) {
                 json_object_object_foreach(v, dst, opts)
                 {
                         if (dst[0] != '/')
-                                return berth_engine_fail(err, EINVAL,
-                                                  "invalid mount path for tmpfs: `%s` must be "
-                                                  "absolute",
-                                                  dst);
+                                return berth_engine_fail(
+                                    err, EINVAL,
+                                    "invalid mount path for tmpfs: `%s` must be "
+                                    "absolute",
+                                    dst);
                         if (opts && !json_object_is_type(opts, json_type_string))
-                                return berth_engine_fail(err, EINVAL, "Tmpfs `%s`: options must be "
-                                                  "a string", dst);
+                                return berth_engine_fail(err, EINVAL,
+                                                         "Tmpfs `%s`: options must be "
+                                                         "a string",
+                                                         dst);
                 }
         }
         v = berth_json_get(hc, "SecurityOpt");
@@ -623,10 +638,11 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
         } else {
                 pw = db_lookup(rootfd, "/etc/passwd", u, 0);
                 if (pw == NULL)
-                        return berth_engine_fail(err, EINVAL,
-                                          "unable to find user %s: no matching entries in passwd "
-                                          "file",
-                                          u);
+                        return berth_engine_fail(
+                            err, EINVAL,
+                            "unable to find user %s: no matching entries in passwd "
+                            "file",
+                            u);
         }
         if (pw) {
                 if (berth_parse_int64(pw[2], &v) == 0)
@@ -640,10 +656,11 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
                 } else {
                         cleanup_strv char **gr = db_lookup(rootfd, "/etc/group", g, 0);
                         if (gr == NULL)
-                                return berth_engine_fail(err, EINVAL,
-                                                  "unable to find group %s: no matching entries "
-                                                  "in group file",
-                                                  g);
+                                return berth_engine_fail(
+                                    err, EINVAL,
+                                    "unable to find group %s: no matching entries "
+                                    "in group file",
+                                    g);
                         if (berth_parse_int64(gr[2], &v) == 0)
                                 gid = (uint32_t)v;
                 }
@@ -680,10 +697,11 @@ int berth_spec_resolve_user(const char *rootfs, const char *user, char *const *g
                 } else {
                         cleanup_strv char **gr = db_lookup(rootfd, "/etc/group", group_add[i], 0);
                         if (gr == NULL)
-                                return berth_engine_fail(err, EINVAL,
-                                                  "unable to find group %s: no matching entries "
-                                                  "in group file",
-                                                  group_add[i]);
+                                return berth_engine_fail(
+                                    err, EINVAL,
+                                    "unable to find group %s: no matching entries "
+                                    "in group file",
+                                    group_add[i]);
                         if (berth_parse_int64(gr[2], &v) == 0)
                                 gids[n++] = (uint32_t)v;
                 }
@@ -737,7 +755,8 @@ static bool user_mounts(json_object *hc, const char *dst)
         size_t l = strlen(dst);
 
         for (size_t i = 0; b && i < json_object_array_length(b); i++) {
-                const char *s = strchr(json_object_get_string(json_object_array_get_idx(b, i)), ':');
+                const char *s =
+                    strchr(json_object_get_string(json_object_array_get_idx(b, i)), ':');
                 if (s && strncmp(s + 1, dst, l) == 0 && (s[1 + l] == ':' || s[1 + l] == '\0'))
                         return true;
         }
@@ -750,11 +769,11 @@ static int write_etc_files(struct berth_container *c, const char *hostname, bert
         cleanup_free char *hosts = xasprintf("%s/hosts", c->dir);
         cleanup_free char *resolv = xasprintf("%s/resolv.conf", c->dir);
         cleanup_free char *hn_data = xasprintf("%s\n", hostname);
-        cleanup_free char *hosts_data = xasprintf(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-                "ff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
-                hostname);
+        cleanup_free char *hosts_data =
+            xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+                      "ff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
+                      hostname);
         cleanup_free char *rc = NULL;
         size_t rc_len = 0;
         int r;
@@ -775,13 +794,12 @@ static int write_etc_files(struct berth_container *c, const char *hostname, bert
 }
 
 static const char *const masked_paths[] = {
-        "/proc/asound",        "/proc/acpi",          "/proc/interrupts",
-        "/proc/kcore",         "/proc/keys",          "/proc/latency_stats",
-        "/proc/timer_list",    "/proc/timer_stats",   "/proc/sched_debug",
-        "/proc/scsi",          "/sys/firmware",       "/sys/devices/virtual/powercap",
+    "/proc/asound",      "/proc/acpi",          "/proc/interrupts", "/proc/kcore",
+    "/proc/keys",        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi",          "/sys/firmware",    "/sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {
-        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 static int add_namespaces(struct berth_container *c, json_object *linux_, berth_error **err)
@@ -814,8 +832,8 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
                         }
                         if (other == c) {
                                 json_object_put(o);
-                                return berth_engine_fail(err, EINVAL,
-                                                  "cannot join own %s namespace", kinds[i].type);
+                                return berth_engine_fail(
+                                    err, EINVAL, "cannot join own %s namespace", kinds[i].type);
                         }
                         pthread_mutex_lock(&other->lock);
                         if (berth_container_is_running(other))
@@ -823,14 +841,15 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
                         pthread_mutex_unlock(&other->lock);
                         if (pid <= 0) {
                                 json_object_put(o);
-                                return berth_engine_fail(err, EBUSY,
-                                                  "cannot join the %s namespace of container "
-                                                  "`%s`: it is not running",
-                                                  kinds[i].type, mode + 10);
+                                return berth_engine_fail(
+                                    err, EBUSY,
+                                    "cannot join the %s namespace of container "
+                                    "`%s`: it is not running",
+                                    kinds[i].type, mode + 10);
                         }
                         cleanup_free char *path = xasprintf(
-                                "/proc/%d/ns/%s", pid,
-                                strcmp(kinds[i].type, "network") == 0 ? "net" : kinds[i].type);
+                            "/proc/%d/ns/%s", pid,
+                            strcmp(kinds[i].type, "network") == 0 ? "net" : kinds[i].type);
                         json_object_object_add(o, "path", json_object_new_string(path));
                 }
                 json_object_array_add(ns, o);
@@ -846,7 +865,7 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
 
 /* ---- --privileged: the host's devices ---- */
 
-#define HOST_DEVICES_MAX 4096
+#define HOST_DEVICES_MAX   4096
 #define HOST_DEVICES_DEPTH 8
 
 /* Append the device nodes under the directory DIRFD (host path PATH) to
@@ -857,8 +876,8 @@ static int add_namespaces(struct berth_container *c, json_object *linux_, berth_
  * skipped: the list is best effort, like Docker's. */
 static void host_devices_in(int dirfd, const char *path, int depth, json_object *devices)
 {
-        static const char *const skip_dirs[] = {"pts", "shm", "fd", "mqueue", ".lxc",
-                                                ".lxd-mounts", ".udev"};
+        static const char *const skip_dirs[] = {"pts",  "shm",         "fd",   "mqueue",
+                                                ".lxc", ".lxd-mounts", ".udev"};
         cleanup_closedir DIR *d = NULL;
         struct dirent *de;
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -870,8 +889,7 @@ static void host_devices_in(int dirfd, const char *path, int depth, json_object 
                 (void)close(fd);
                 return;
         }
-        while ((de = readdir(d)) != NULL &&
-               json_object_array_length(devices) < HOST_DEVICES_MAX) {
+        while ((de = readdir(d)) != NULL && json_object_array_length(devices) < HOST_DEVICES_MAX) {
                 const char *n = de->d_name;
                 struct stat st;
                 bool skip = false;
@@ -886,7 +904,7 @@ static void host_devices_in(int dirfd, const char *path, int depth, json_object 
                                 skip = skip || strcmp(n, skip_dirs[i]) == 0;
                         if (!skip && depth < HOST_DEVICES_DEPTH) {
                                 cleanup_close int sub = openat(
-                                        dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                    dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                                 cleanup_free char *p = xasprintf("%s/%s", path, n);
                                 if (sub >= 0)
                                         host_devices_in(sub, p, depth + 1, devices);
@@ -902,7 +920,8 @@ static void host_devices_in(int dirfd, const char *path, int depth, json_object 
                         cleanup_free char *p = xasprintf("%s/%s", path, n);
                         json_object_object_add(o, "path", json_object_new_string(p));
                 }
-                json_object_object_add(o, "type", json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
+                json_object_object_add(o, "type",
+                                       json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
                 json_object_object_add(o, "major", json_object_new_int64(major(st.st_rdev)));
                 json_object_object_add(o, "minor", json_object_new_int64(minor(st.st_rdev)));
                 json_object_object_add(o, "fileMode", json_object_new_int(st.st_mode & 07777));
@@ -1025,9 +1044,9 @@ static json_object *rlimits(struct berth_container *c)
                 nofile = (int64_t)own.rlim_max;
         add_rlimit(rl, "nofile", nofile, nofile);
         if (du) {
-                json_object_object_foreach(du, k, v) add_rlimit(
-                        rl, berth_json_str(v, "Name") ?: k, berth_json_int(v, "Soft", 0),
-                        berth_json_int(v, "Hard", 0));
+                json_object_object_foreach(du, k, v)
+                    add_rlimit(rl, berth_json_str(v, "Name") ?: k, berth_json_int(v, "Soft", 0),
+                               berth_json_int(v, "Hard", 0));
         }
         for (size_t i = 0; u && i < json_object_array_length(u); i++) {
                 json_object *x = json_object_array_get_idx(u, i);
@@ -1053,9 +1072,9 @@ static bool has_secopt(json_object *hc, const char *prefix, const char **ret_val
         return false;
 }
 
-int berth_container_exec_process(struct berth_container *c, char *const *argv,
-                                 const char *user, char *const *env, const char *workdir,
-                                 bool tty, bool privileged, json_object **ret, berth_error **err)
+int berth_container_exec_process(struct berth_container *c, char *const *argv, const char *user,
+                                 char *const *env, const char *workdir, bool tty, bool privileged,
+                                 json_object **ret, berth_error **err)
 {
         json_object *p = json_object_new_object();
         json_object *a = json_object_new_array();
@@ -1081,7 +1100,8 @@ int berth_container_exec_process(struct berth_container *c, char *const *argv,
         json_object_object_add(p, "env", ev);
         env_set(ev, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         if (berth_json_str(c->config, "Hostname")) {
-                cleanup_free char *h = xasprintf("HOSTNAME=%s", berth_json_str(c->config, "Hostname"));
+                cleanup_free char *h =
+                    xasprintf("HOSTNAME=%s", berth_json_str(c->config, "Hostname"));
                 env_set(ev, h);
         }
         if (tty)
@@ -1121,18 +1141,20 @@ int berth_container_exec_process(struct berth_container *c, char *const *argv,
                 json_object_put(caps_o);
                 return r;
         }
-        json_object_object_add(caps_o, "bounding", strv_json((const char *const *)caps, berth_strv_len(caps)));
-        json_object_object_add(caps_o, "effective", strv_json((const char *const *)caps, berth_strv_len(caps)));
-        json_object_object_add(caps_o, "permitted", strv_json((const char *const *)caps, berth_strv_len(caps)));
+        json_object_object_add(caps_o, "bounding",
+                               strv_json((const char *const *)caps, berth_strv_len(caps)));
+        json_object_object_add(caps_o, "effective",
+                               strv_json((const char *const *)caps, berth_strv_len(caps)));
+        json_object_object_add(caps_o, "permitted",
+                               strv_json((const char *const *)caps, berth_strv_len(caps)));
         json_object_object_add(p, "capabilities", caps_o);
         json_object_object_add(p, "rlimits", rlimits(c));
-        if (has_secopt(c->hostconfig, "no-new-privileges", &nnp) &&
-            strcmp(nnp, "false") != 0)
+        if (has_secopt(c->hostconfig, "no-new-privileges", &nnp) && strcmp(nnp, "false") != 0)
                 json_object_object_add(p, "noNewPrivileges", json_object_new_boolean(true));
         if (berth_json_int(c->hostconfig, "OomScoreAdj", 0) != 0)
                 json_object_object_add(
-                        p, "oomScoreAdj",
-                        json_object_new_int64(berth_json_int(c->hostconfig, "OomScoreAdj", 0)));
+                    p, "oomScoreAdj",
+                    json_object_new_int64(berth_json_int(c->hostconfig, "OomScoreAdj", 0)));
         *ret = p;
         return 0;
 }
@@ -1141,8 +1163,8 @@ static char **container_argv(struct berth_container *c)
 {
         json_object *ep = berth_json_get(c->config, "Entrypoint");
         json_object *cmd = berth_json_get(c->config, "Cmd");
-        size_t n = (ep ? json_object_array_length(ep) : 0) +
-                   (cmd ? json_object_array_length(cmd) : 0);
+        size_t n =
+            (ep ? json_object_array_length(ep) : 0) + (cmd ? json_object_array_length(cmd) : 0);
         char **v = xcalloc(n + 3, sizeof(char *));
         size_t k = 0;
 
@@ -1165,7 +1187,8 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
         json_object *m = berth_json_get(hc, "Mounts");
 
         for (size_t i = 0; b && i < json_object_array_length(b); i++) {
-                cleanup_free char *spec = xstrdup(json_object_get_string(json_object_array_get_idx(b, i)));
+                cleanup_free char *spec =
+                    xstrdup(json_object_get_string(json_object_array_get_idx(b, i)));
                 char *p = spec;
                 char *src = strsep(&p, ":");
                 char *dst = strsep(&p, ":");
@@ -1190,7 +1213,7 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                                 continue;
                         else
                                 return berth_engine_fail(err, EINVAL,
-                                                  "invalid mode: %s in bind `%s`", o, src);
+                                                         "invalid mode: %s in bind `%s`", o, src);
                         free(old);
                 }
                 if (!strstr(opts, "private") && !strstr(opts, "shared") && !strstr(opts, "slave")) {
@@ -1204,8 +1227,8 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                 json_object_object_foreach(t, dst, o)
                 {
                         const char *os = o ? json_object_get_string(o) : "";
-                        cleanup_free char *opts = xasprintf("nosuid,nodev,noexec%s%s",
-                                                            *os ? "," : "", os);
+                        cleanup_free char *opts =
+                            xasprintf("nosuid,nodev,noexec%s%s", *os ? "," : "", os);
                         add_mount(mounts, dst, "tmpfs", "tmpfs", opts);
                 }
         }
@@ -1216,26 +1239,31 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                 const char *dst = berth_json_str(x, "Target");
                 bool ro = berth_json_bool(x, "ReadOnly", false);
                 if (dst == NULL || dst[0] != '/')
-                        return berth_engine_fail(err, EINVAL, "invalid mount config: Target must be an "
-                                          "absolute path");
+                        return berth_engine_fail(err, EINVAL,
+                                                 "invalid mount config: Target must be an "
+                                                 "absolute path");
                 if (type && strcmp(type, "bind") == 0) {
                         if (src == NULL || src[0] != '/')
-                                return berth_engine_fail(err, EINVAL,
-                                                  "invalid mount config for type \"bind\": "
-                                                  "invalid mount path: '%s' mount path must be "
-                                                  "absolute",
-                                                  src ? src : "");
+                                return berth_engine_fail(
+                                    err, EINVAL,
+                                    "invalid mount config for type \"bind\": "
+                                    "invalid mount path: '%s' mount path must be "
+                                    "absolute",
+                                    src ? src : "");
                         if (access(src, F_OK) < 0)
-                                return berth_engine_fail(err, EINVAL,
-                                                  "invalid mount config for type \"bind\": bind "
-                                                  "source path does not exist: %s",
-                                                  src);
-                        add_mount(mounts, dst, "bind", src, ro ? "rbind,ro,rprivate" : "rbind,rprivate");
+                                return berth_engine_fail(
+                                    err, EINVAL,
+                                    "invalid mount config for type \"bind\": bind "
+                                    "source path does not exist: %s",
+                                    src);
+                        add_mount(mounts, dst, "bind", src,
+                                  ro ? "rbind,ro,rprivate" : "rbind,rprivate");
                 } else if (type && strcmp(type, "tmpfs") == 0) {
                         json_object *to = berth_json_get(x, "TmpfsOptions");
                         int64_t size = berth_json_int(to, "SizeBytes", 0);
                         int64_t mode = berth_json_int(to, "Mode", 0);
-                        cleanup_free char *opts = xasprintf("nosuid,nodev,noexec%s", ro ? ",ro" : "");
+                        cleanup_free char *opts =
+                            xasprintf("nosuid,nodev,noexec%s", ro ? ",ro" : "");
                         if (size > 0) {
                                 char *old = opts;
                                 opts = xasprintf("%s,size=%lld", old, (long long)size);
@@ -1248,8 +1276,8 @@ static int add_user_mounts(struct berth_container *c, json_object *mounts, berth
                         }
                         add_mount(mounts, dst, "tmpfs", "tmpfs", opts);
                 } else {
-                        return berth_engine_fail(err, ENOTSUP, "mount type `%s` is not supported yet",
-                                          type ? type : "");
+                        return berth_engine_fail(
+                            err, ENOTSUP, "mount type `%s` is not supported yet", type ? type : "");
                 }
         }
         return 0;
@@ -1279,8 +1307,9 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
         (void)rootfs;
         json_object_object_add(spec, "ociVersion", json_object_new_string("1.2.0"));
         json_object_object_add(root, "path", json_object_new_string(rootfs));
-        json_object_object_add(root, "readonly",
-                               json_object_new_boolean(berth_json_bool(hc, "ReadonlyRootfs", false)));
+        json_object_object_add(
+            root, "readonly",
+            json_object_new_boolean(berth_json_bool(hc, "ReadonlyRootfs", false)));
         json_object_object_add(spec, "root", root);
         json_object_object_add(spec, "mounts", mounts);
         json_object_object_add(spec, "linux", linux_);
@@ -1291,7 +1320,8 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
                 hostname = "localhost";
         json_object_object_add(spec, "hostname", json_object_new_string(hostname));
 
-        r = berth_container_exec_process(c, argv, NULL, NULL, NULL, c->tty, privileged, &process, err);
+        r = berth_container_exec_process(c, argv, NULL, NULL, NULL, c->tty, privileged, &process,
+                                         err);
         if (r < 0)
                 return r;
         /* process.consoleSize is set at start from HostConfig.ConsoleSize when
@@ -1303,7 +1333,8 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
         add_mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
         add_mount(mounts, "/dev/pts", "devpts", "devpts",
                   "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5");
-        add_mount(mounts, "/sys", "sysfs", "sysfs", privileged ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro");
+        add_mount(mounts, "/sys", "sysfs", "sysfs",
+                  privileged ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro");
         add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup",
                   privileged ? "nosuid,noexec,nodev,relatime" : "nosuid,noexec,nodev,relatime,ro");
         add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
@@ -1344,10 +1375,12 @@ int berth_spec_build(struct berth_container *c, const char *rootfs, json_object 
         if (privileged)
                 json_object_object_add(linux_, "devices", host_devices());
         if (!privileged) {
-                json_object_object_add(linux_, "maskedPaths",
-                                       strv_json(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
-                json_object_object_add(linux_, "readonlyPaths",
-                                       strv_json(readonly_paths, sizeof(readonly_paths) / sizeof(readonly_paths[0])));
+                json_object_object_add(
+                    linux_, "maskedPaths",
+                    strv_json(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
+                json_object_object_add(
+                    linux_, "readonlyPaths",
+                    strv_json(readonly_paths, sizeof(readonly_paths) / sizeof(readonly_paths[0])));
         }
         {
                 json_object *sc = berth_json_get(hc, "Sysctls");

@@ -99,8 +99,8 @@ static json_object *blkio_stats(json_object *rs)
         json_object *b = berth_json_get(rs, "blkio");
         json_object *o = json_object_new_object();
         static const char *const keys[][2] = {
-                {"ioServiceBytesRecursive", "io_service_bytes_recursive"},
-                {"ioServicedRecursive", "io_serviced_recursive"},
+            {"ioServiceBytesRecursive", "io_service_bytes_recursive"},
+            {"ioServicedRecursive", "io_serviced_recursive"},
         };
 
         for (size_t k = 0; k < 2; k++) {
@@ -111,15 +111,16 @@ static json_object *blkio_stats(json_object *rs)
                         json_object *x = json_object_new_object();
                         json_object_object_add(x, "major", u64(e, "major"));
                         json_object_object_add(x, "minor", u64(e, "minor"));
-                        json_object_object_add(x, "op", json_object_new_string(berth_json_str(e, "op") ?: ""));
+                        json_object_object_add(
+                            x, "op", json_object_new_string(berth_json_str(e, "op") ?: ""));
                         json_object_object_add(x, "value", u64(e, "value"));
                         json_object_array_add(a, x);
                 }
                 json_object_object_add(o, keys[k][1], a);
         }
-        static const char *const empty[] = {"io_queue_recursive", "io_service_time_recursive",
+        static const char *const empty[] = {"io_queue_recursive",     "io_service_time_recursive",
                                             "io_wait_time_recursive", "io_merged_recursive",
-                                            "io_time_recursive", "sectors_recursive"};
+                                            "io_time_recursive",      "sectors_recursive"};
         for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
                 json_object_object_add(o, empty[i], NULL);
         return o;
@@ -164,7 +165,8 @@ static json_object *sample(struct berth_container *c, json_object *prev)
                 json_object_object_add(o, "precpu_stats",
                                        json_object_get(berth_json_get(prev, "cpu_stats")));
         } else {
-                json_object_object_add(o, "preread", json_object_new_string("0001-01-01T00:00:00Z"));
+                json_object_object_add(o, "preread",
+                                       json_object_new_string("0001-01-01T00:00:00Z"));
                 json_object_object_add(o, "precpu_stats", empty_cpu());
         }
         if (rs) {
@@ -172,7 +174,8 @@ static json_object *sample(struct berth_container *c, json_object *prev)
                 json_object_object_add(o, "cpu_stats", cpu_stats(rs, system_cpu_ns()));
                 json_object_object_add(o, "memory_stats", memory_stats(rs));
                 json_object_object_add(pids, "current", u64(p, "current"));
-                if (berth_json_get(p, "limit") && json_object_get_int64(berth_json_get(p, "limit")) > 0)
+                if (berth_json_get(p, "limit") &&
+                    json_object_get_int64(berth_json_get(p, "limit")) > 0)
                         json_object_object_add(pids, "limit", u64(p, "limit"));
                 json_object_object_add(o, "blkio_stats", blkio_stats(rs));
         } else {
@@ -186,8 +189,8 @@ static json_object *sample(struct berth_container *c, json_object *prev)
         return o;
 }
 
-int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool stream,
-                                 int out_fd, berth_error **err)
+int berth_engine_container_stats(struct berth_engine *e, const char *ref, bool stream, int out_fd,
+                                 berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         cleanup_json json_object *prev = NULL;

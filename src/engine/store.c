@@ -44,8 +44,8 @@ const char *berth_container_status_name(enum berth_container_status s)
 
 static int status_from_name(const char *s)
 {
-        static const char *const names[] = {"created", "running", "paused", "restarting",
-                                            "removing", "exited", "dead"};
+        static const char *const names[] = {"created",  "running", "paused", "restarting",
+                                            "removing", "exited",  "dead"};
         for (size_t i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
                 if (strcmp(s, names[i]) == 0)
                         return (int)i;
@@ -137,7 +137,6 @@ void berth_container_unref(struct berth_container *c)
         pthread_cond_destroy(&c->cond);
         free(c);
 }
-
 
 struct berth_container *berth_container_alloc(struct berth_engine *e, const char *id)
 {
@@ -269,19 +268,16 @@ static int container_load(struct berth_engine *e, const char *id, struct berth_c
 
 /* ---- the table ---- */
 
-
 void berth_engine_table_add(struct berth_engine *e, struct berth_container *c)
 {
         pthread_mutex_lock(&e->lock);
         if (e->n_containers == e->cap_containers) {
                 e->cap_containers = e->cap_containers ? e->cap_containers * 2 : 16;
-                e->containers = xrealloc(e->containers,
-                                         e->cap_containers * sizeof(*e->containers));
+                e->containers = xrealloc(e->containers, e->cap_containers * sizeof(*e->containers));
         }
         e->containers[e->n_containers++] = berth_container_ref(c);
         pthread_mutex_unlock(&e->lock);
 }
-
 
 void berth_engine_table_remove(struct berth_engine *e, struct berth_container *c)
 {
@@ -318,8 +314,8 @@ static bool name_taken_locked(struct berth_engine *e, const char *name,
         return false;
 }
 
-int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
-                              const char *name, berth_error **err)
+int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c, const char *name,
+                              berth_error **err)
 {
         char other[BERTH_ID_LEN + 1];
         cleanup_free char *full = xasprintf("%s%s", name[0] == '/' ? "" : "/", name);
@@ -329,10 +325,10 @@ int berth_engine_name_reserve(struct berth_engine *e, struct berth_container *c,
         if (name_taken_locked(e, full, c, other)) {
                 pthread_mutex_unlock(&e->lock);
                 return berth_engine_fail(err, EEXIST,
-                                  "Conflict. The container name \"%s\" is already in use by "
-                                  "container \"%s\". You have to remove (or rename) that "
-                                  "container to be able to reuse that name.",
-                                  full, other);
+                                         "Conflict. The container name \"%s\" is already in use by "
+                                         "container \"%s\". You have to remove (or rename) that "
+                                         "container to be able to reuse that name.",
+                                         full, other);
         }
         old = c->name;
         c->name = steal_pointer(&full);
@@ -371,8 +367,8 @@ int berth_engine_container_get(struct berth_engine *e, const char *ref,
                         }
                 if (n_prefix > 1) {
                         pthread_mutex_unlock(&e->lock);
-                        return berth_engine_fail(err, EINVAL,
-                                          "multiple IDs found with provided prefix: %s", ref);
+                        return berth_engine_fail(
+                            err, EINVAL, "multiple IDs found with provided prefix: %s", ref);
                 }
         }
         if (found)

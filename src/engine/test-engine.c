@@ -31,7 +31,8 @@ static json_object *J(const char *s)
 
 static const char *jstr(json_object *o)
 {
-        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 static void test_merge_cmd_entrypoint(void **state)
@@ -43,7 +44,8 @@ static void test_merge_cmd_entrypoint(void **state)
                                          "\"Labels\":{\"b\":\"x\"}}");
         cleanup_json json_object *b2 = J("{\"Image\":\"x\",\"Cmd\":[\"echo\",\"hi\"]}");
         cleanup_json json_object *b3 = J("{\"Image\":\"x\",\"Entrypoint\":[\"/other\"]}");
-        cleanup_json json_object *b4 = J("{\"Image\":\"x\",\"Entrypoint\":[\"\"],\"Cmd\":[\"ls\"]}");
+        cleanup_json json_object *b4 =
+            J("{\"Image\":\"x\",\"Entrypoint\":[\"\"],\"Cmd\":[\"ls\"]}");
         cleanup_json json_object *c1 = NULL, *c2 = NULL, *c3 = NULL, *c4 = NULL;
         (void)state;
 
@@ -110,7 +112,8 @@ static void test_hostconfig_validation(void **state)
         cleanup_free char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL, *m6 = NULL;
         (void)state;
 
-        assert_int_equal(check_hc("{\"Memory\":67108864,\"NanoCpus\":500000000,\"PidsLimit\":20}", NULL), 0);
+        assert_int_equal(
+            check_hc("{\"Memory\":67108864,\"NanoCpus\":500000000,\"PidsLimit\":20}", NULL), 0);
         assert_int_equal(check_hc("{\"Memory\":1000}", &m1), -EINVAL);
         assert_string_equal(m1, "Minimum memory limit allowed is 6MB");
         assert_int_equal(check_hc("{\"Memory\":67108864,\"MemorySwap\":1000}", &m2), -EINVAL);
@@ -122,10 +125,14 @@ static void test_hostconfig_validation(void **state)
         assert_int_equal(check_hc("{\"CapAdd\":[\"NOT_A_CAP\"]}", &m5), -EINVAL);
         assert_non_null(strstr(m5, "NOT_A_CAP"));
         assert_int_equal(check_hc("{\"NetworkMode\":\"nosuchnet\"}", &m6), -ENOENT);
-        assert_int_equal(check_hc("{\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":10,\"Hard\":5}]}", NULL), -EINVAL);
+        assert_int_equal(
+            check_hc("{\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":10,\"Hard\":5}]}", NULL),
+            -EINVAL);
         assert_int_equal(check_hc("{\"Binds\":[\"relative\"]}", NULL), -EINVAL);
         assert_int_equal(check_hc("{\"SecurityOpt\":[\"bogus\"]}", NULL), -EINVAL);
-        assert_int_equal(check_hc("{\"RestartPolicy\":{\"Name\":\"always\"},\"AutoRemove\":true}", NULL), -EINVAL);
+        assert_int_equal(
+            check_hc("{\"RestartPolicy\":{\"Name\":\"always\"},\"AutoRemove\":true}", NULL),
+            -EINVAL);
 }
 
 static bool has(char **v, const char *s)
@@ -208,18 +215,21 @@ static void test_users(void **state)
         assert_non_null(root);
         etc = xasprintf("%s/etc", root);
         assert_int_equal(berth_mkdir_p(etc, 0755, NULL), 0);
-        write_file(etc, "passwd", "root:x:0:0:root:/root:/bin/sh\n"
-                                  "app:x:1000:1001:app:/home/app:/bin/sh\n");
+        write_file(etc, "passwd",
+                   "root:x:0:0:root:/root:/bin/sh\n"
+                   "app:x:1000:1001:app:/home/app:/bin/sh\n");
         write_file(etc, "group", "root:x:0:\napp:x:1001:\nvideo:x:44:app\nwheel:x:10:app,other\n");
 
-        assert_int_equal(berth_spec_resolve_user(root, "app", NULL, &uid, &gid, &gids, &n, NULL), 0);
+        assert_int_equal(berth_spec_resolve_user(root, "app", NULL, &uid, &gid, &gids, &n, NULL),
+                         0);
         assert_int_equal(uid, 1000);
         assert_int_equal(gid, 1001);
         assert_int_equal(n, 2); /* video, wheel */
         free(gids);
         gids = NULL;
 
-        assert_int_equal(berth_spec_resolve_user(root, "1000:video", ga, &uid, &gid, &gids, &n, NULL), 0);
+        assert_int_equal(
+            berth_spec_resolve_user(root, "1000:video", ga, &uid, &gid, &gids, &n, NULL), 0);
         assert_int_equal(uid, 1000);
         assert_int_equal(gid, 44);
         assert_int_equal(n, 2);
@@ -229,10 +239,12 @@ static void test_users(void **state)
         gids = NULL;
 
         /* An unknown numeric uid is fine (gid 0), an unknown name is not. */
-        assert_int_equal(berth_spec_resolve_user(root, "4000", NULL, &uid, &gid, NULL, NULL, NULL), 0);
+        assert_int_equal(berth_spec_resolve_user(root, "4000", NULL, &uid, &gid, NULL, NULL, NULL),
+                         0);
         assert_int_equal(uid, 4000);
         assert_int_equal(gid, 0);
-        assert_int_equal(berth_spec_resolve_user(root, "nobody", NULL, &uid, &gid, NULL, NULL, &err), -EINVAL);
+        assert_int_equal(
+            berth_spec_resolve_user(root, "nobody", NULL, &uid, &gid, NULL, NULL, &err), -EINVAL);
         assert_non_null(strstr(err->msg, "unable to find user nobody"));
 
         /* The passwd file is resolved inside the root: a symlink to the
@@ -241,7 +253,9 @@ static void test_users(void **state)
                 cleanup_free char *pw = xasprintf("%s/passwd", etc);
                 assert_int_equal(unlink(pw), 0);
                 assert_int_equal(symlink("/../../../../etc/passwd", pw), 0);
-                assert_int_equal(berth_spec_resolve_user(root, "root", NULL, &uid, &gid, NULL, NULL, NULL), -EINVAL);
+                assert_int_equal(
+                    berth_spec_resolve_user(root, "root", NULL, &uid, &gid, NULL, NULL, NULL),
+                    -EINVAL);
         }
         (void)berth_rm_rf(root, NULL);
 }
@@ -272,13 +286,13 @@ static void test_seccomp_docker_profile(void **state)
         cleanup_error berth_error *err = NULL;
         (void)state;
 
-        assert_int_equal(berth_seccomp_from_docker(
-                                 "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
-                                 "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"},"
-                                 "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\","
-                                 "\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}",
-                                 caps, &s, NULL),
-                         0);
+        assert_int_equal(
+            berth_seccomp_from_docker("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                                      "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"},"
+                                      "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\","
+                                      "\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}",
+                                      caps, &s, NULL),
+            0);
         assert_int_equal(json_object_array_length(berth_json_get(s, "syscalls")), 1);
         assert_int_equal(berth_seccomp_from_docker("{nope", caps, &s, &err), -EINVAL);
 }
@@ -286,15 +300,15 @@ static void test_seccomp_docker_profile(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_merge_cmd_entrypoint),
-                cmocka_unit_test(test_merge_no_command),
-                cmocka_unit_test(test_merge_bad_types),
-                cmocka_unit_test(test_hostconfig_validation),
-                cmocka_unit_test(test_caps),
-                cmocka_unit_test(test_signals_bytes),
-                cmocka_unit_test(test_users),
-                cmocka_unit_test(test_seccomp_default),
-                cmocka_unit_test(test_seccomp_docker_profile),
+            cmocka_unit_test(test_merge_cmd_entrypoint),
+            cmocka_unit_test(test_merge_no_command),
+            cmocka_unit_test(test_merge_bad_types),
+            cmocka_unit_test(test_hostconfig_validation),
+            cmocka_unit_test(test_caps),
+            cmocka_unit_test(test_signals_bytes),
+            cmocka_unit_test(test_users),
+            cmocka_unit_test(test_seccomp_default),
+            cmocka_unit_test(test_seccomp_docker_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,10 +23,10 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define MAX_ENTRIES 100000
-#define MAX_IMAGES 1000
+#define MAX_ENTRIES      100000
+#define MAX_IMAGES       1000
 #define MAX_SYMLINK_HOPS 8
-#define BUFSZ (1 << 20)
+#define BUFSZ            (1 << 20)
 
 static void archive_readp(struct archive **a)
 {
@@ -40,14 +40,14 @@ static void archive_writep(struct archive **a)
                 archive_write_free(*a);
         *a = NULL;
 }
-#define cleanup_archive_read __attribute__((cleanup(archive_readp)))
+#define cleanup_archive_read  __attribute__((cleanup(archive_readp)))
 #define cleanup_archive_write __attribute__((cleanup(archive_writep)))
 
 /* ---- decompression helpers (store-internal.h) ------------------------- */
 
 static int sniff(int fd)
 {
-        unsigned char m[4] = { 0 };
+        unsigned char m[4] = {0};
         ssize_t n = pread(fd, m, sizeof(m), 0);
         if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
                 return 1;
@@ -93,7 +93,8 @@ int store_uncompressed_copy(int fd, int (*cb)(void *ud, const void *buf, size_t 
         for (;;) {
                 la_ssize_t n = archive_read_data(a, buf, BUFSZ);
                 if (n < 0)
-                        return berth_fail(err, EINVAL, "decompress layer: %s", archive_error_string(a));
+                        return berth_fail(err, EINVAL, "decompress layer: %s",
+                                          archive_error_string(a));
                 if (n == 0)
                         return 0;
                 int r = cb(ud, buf, (size_t)n);
@@ -119,7 +120,7 @@ static int hash_cb(void *ud, const void *buf, size_t len)
 int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int64_t *ret_size,
                               berth_error **err)
 {
-        struct hash_ud h = { .sha = ret_digest ? berth_sha256_new() : NULL };
+        struct hash_ud h = {.sha = ret_digest ? berth_sha256_new() : NULL};
         int r = store_uncompressed_copy(fd, hash_cb, &h, err);
         if (r >= 0 && ret_digest)
                 berth_sha256_final(h.sha, ret_digest);
@@ -148,10 +149,10 @@ int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int
  * no layer (a large OCI config) just fails to unpack and is dropped; a
  * layer whose speculative unpack failed is unpacked again the ordinary way,
  * which reports the error. */
-#define SPEC_MIN_SIZE (64 * 1024)
+#define SPEC_MIN_SIZE    (64 * 1024)
 #define SPEC_MAX_RUNNING 4
-#define SPEC_MAX_TOTAL BERTH_IMAGE_MAX_LAYERS
-#define SPOOL_MAX (64 << 20)
+#define SPEC_MAX_TOTAL   BERTH_IMAGE_MAX_LAYERS
+#define SPOOL_MAX        (64 << 20)
 
 /* What the queues of one load share: their lock and their byte budget. */
 struct spool {
@@ -484,10 +485,13 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return berth_fail(err, EINVAL, "read image archive: %s (is it truncated or not a tar file?)",
-                                          archive_error_string(a));
+                        return berth_fail(
+                            err, EINVAL,
+                            "read image archive: %s (is it truncated or not a tar file?)",
+                            archive_error_string(a));
                 if (++count > MAX_ENTRIES)
-                        return berth_fail(err, E2BIG, "image archive has more than %d entries", MAX_ENTRIES);
+                        return berth_fail(err, E2BIG, "image archive has more than %d entries",
+                                          MAX_ENTRIES);
                 const char *raw = archive_entry_pathname(ae);
                 char *name = raw ? clean_path(raw) : NULL;
                 if (name == NULL || *name == '\0') {
@@ -502,9 +506,9 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                                 resolved = clean_path(target);
                         } else {
                                 const char *slash = strrchr(name, '/');
-                                cleanup_free char *joined = xasprintf("%.*s%s%s", slash ? (int)(slash - name) : 0,
-                                                                      name, slash ? "/" : "",
-                                                                      archive_entry_symlink(ae) ?: "");
+                                cleanup_free char *joined =
+                                    xasprintf("%.*s%s%s", slash ? (int)(slash - name) : 0, name,
+                                              slash ? "/" : "", archive_entry_symlink(ae) ?: "");
                                 resolved = clean_path(joined);
                         }
                         if (resolved == NULL) {
@@ -525,7 +529,8 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                         e->data = xmalloc((size_t)size + 1);
                         la_ssize_t n = archive_read_data(a, e->data, (size_t)size);
                         if (n != size)
-                                return berth_fail(err, EINVAL, "read `%s` from the image archive: %s", name,
+                                return berth_fail(err, EINVAL,
+                                                  "read `%s` from the image archive: %s", name,
                                                   n < 0 ? archive_error_string(a) : "truncated");
                         e->data[size] = '\0';
                         e->len = (size_t)size;
@@ -562,8 +567,10 @@ static int read_archive(struct load_ctx *c, int fd, berth_error **err)
                 for (;;) {
                         la_ssize_t n = archive_read_data(a, buf, BUFSZ);
                         if (n < 0)
-                                return berth_fail(err, EINVAL, "read `%s` from the image archive: %s (is it truncated?)",
-                                                  name, archive_error_string(a));
+                                return berth_fail(
+                                    err, EINVAL,
+                                    "read `%s` from the image archive: %s (is it truncated?)", name,
+                                    archive_error_string(a));
                         if (n == 0)
                                 break;
                         r = berth_blob_writer_write(w, buf, (size_t)n, err);
@@ -647,7 +654,8 @@ static int load_docker(struct load_ctx *c, struct entry *mf, berth_error **err)
                 return berth_fail(err, EINVAL, "manifest.json is not an array");
         n = json_object_array_length(o);
         if (n > MAX_IMAGES)
-                return berth_fail(err, E2BIG, "manifest.json lists more than %d images", MAX_IMAGES);
+                return berth_fail(err, E2BIG, "manifest.json lists more than %d images",
+                                  MAX_IMAGES);
         for (size_t i = 0; i < n; i++) {
                 json_object *im = json_object_array_get_idx(o, i);
                 const char *cfgname = berth_json_str(im, "Config");
@@ -657,16 +665,21 @@ static int load_docker(struct load_ctx *c, struct entry *mf, berth_error **err)
                 cleanup_free char *cdata = NULL;
                 size_t clen;
                 cleanup_image_config struct berth_image_config *cfg = NULL;
-                struct berth_manifest m = { .kind = BERTH_MANIFEST_OCI };
+                struct berth_manifest m = {.kind = BERTH_MANIFEST_OCI};
                 cleanup_free char *mdata = NULL;
                 size_t mlen;
                 cleanup_image struct berth_image *img = NULL;
 
-                if (cfgname == NULL || layers == NULL || !json_object_is_type(layers, json_type_array))
-                        return berth_fail(err, EINVAL, "manifest.json[%zu] has no Config or Layers", i);
+                if (cfgname == NULL || layers == NULL ||
+                    !json_object_is_type(layers, json_type_array))
+                        return berth_fail(err, EINVAL, "manifest.json[%zu] has no Config or Layers",
+                                          i);
                 struct entry *ce = find_entry(c, cfgname);
                 if (ce == NULL)
-                        return berth_fail(err, ENOENT, "manifest.json names config `%s`, which is not in the archive", cfgname);
+                        return berth_fail(
+                            err, ENOENT,
+                            "manifest.json names config `%s`, which is not in the archive",
+                            cfgname);
                 r = entry_blob(c, ce, cfgdigest, err);
                 if (r < 0)
                         return r;
@@ -674,8 +687,10 @@ static int load_docker(struct load_ctx *c, struct entry *mf, berth_error **err)
                 const char *base = strrchr(ce->name, '/') ? strrchr(ce->name, '/') + 1 : ce->name;
                 if (strlen(base) == 64 + 5 && berth_str_has_suffix(base, ".json") &&
                     strncmp(base, cfgdigest + 7, 64) != 0)
-                        return berth_fail(err, EINVAL, "config `%s` does not match its digest (%s): the archive is corrupt",
-                                          cfgname, cfgdigest);
+                        return berth_fail(
+                            err, EINVAL,
+                            "config `%s` does not match its digest (%s): the archive is corrupt",
+                            cfgname, cfgdigest);
                 r = berth_blob_read(c->s, cfgdigest, BERTH_IMAGE_MAX_JSON, &cdata, &clen, err);
                 if (r < 0)
                         return r;
@@ -684,19 +699,24 @@ static int load_docker(struct load_ctx *c, struct entry *mf, berth_error **err)
                         return berth_error_prefix(err, r, "`%s`", cfgname);
                 m.n_layers = json_object_array_length(layers);
                 if (m.n_layers != cfg->n_diff_ids)
-                        return berth_fail(err, EINVAL, "manifest.json lists %zu layers but config `%s` has %zu diffIDs",
-                                          m.n_layers, cfgname, cfg->n_diff_ids);
+                        return berth_fail(
+                            err, EINVAL,
+                            "manifest.json lists %zu layers but config `%s` has %zu diffIDs",
+                            m.n_layers, cfgname, cfg->n_diff_ids);
                 m.media_type = BERTH_MT_OCI_MANIFEST;
                 m.config.media_type = BERTH_MT_OCI_CONFIG;
                 memcpy(m.config.digest, cfgdigest, sizeof(cfgdigest));
                 m.config.size = (int64_t)clen;
                 m.layers = xcalloc(m.n_layers ? m.n_layers : 1, sizeof(*m.layers));
                 for (size_t l = 0; l < m.n_layers && r >= 0; l++) {
-                        const char *lname = json_object_get_string(json_object_array_get_idx(layers, l));
+                        const char *lname =
+                            json_object_get_string(json_object_array_get_idx(layers, l));
                         struct entry *le = lname ? find_entry(c, lname) : NULL;
                         if (le == NULL) {
-                                r = berth_fail(err, ENOENT, "manifest.json names layer `%s`, which is not in the archive",
-                                               lname ? lname : "");
+                                r = berth_fail(
+                                    err, ENOENT,
+                                    "manifest.json names layer `%s`, which is not in the archive",
+                                    lname ? lname : "");
                                 break;
                         }
                         r = entry_blob(c, le, m.layers[l].digest, err);
@@ -721,9 +741,12 @@ static int load_docker(struct load_ctx *c, struct entry *mf, berth_error **err)
                 r = berth_image_register(c->s, mdigest, &img, err);
                 if (r < 0)
                         return r;
-                size_t ntags = tags && json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
+                size_t ntags = tags && json_object_is_type(tags, json_type_array)
+                                   ? json_object_array_length(tags)
+                                   : 0;
                 for (size_t t = 0; t < ntags; t++) {
-                        r = add_tag(c, json_object_get_string(json_object_array_get_idx(tags, t)), img->id, err);
+                        r = add_tag(c, json_object_get_string(json_object_array_get_idx(tags, t)),
+                                    img->id, err);
                         if (r < 0)
                                 return r;
                 }
@@ -747,7 +770,9 @@ static int load_oci(struct load_ctx *c, struct entry *idx, berth_error **err)
                 const struct berth_descriptor *d = &m->manifests[i];
                 cleanup_image struct berth_image *img = NULL;
                 if (!berth_blob_exists(c->s, d->digest))
-                        return berth_fail(err, ENOENT, "index.json names manifest %s, which is not in the archive", d->digest);
+                        return berth_fail(
+                            err, ENOENT,
+                            "index.json names manifest %s, which is not in the archive", d->digest);
                 r = berth_image_register(c->s, d->digest, &img, err);
                 if (r < 0)
                         return r;
@@ -777,12 +802,14 @@ static int load_locked(struct load_ctx *c, int fd, berth_error **err)
                 return load_docker(c, mf, err);
         if (idx != NULL && idx->data != NULL)
                 return load_oci(c, idx, err);
-        return berth_fail(err, EINVAL, "the archive is neither a docker-archive (no manifest.json) nor an OCI layout (no index.json)");
+        return berth_fail(err, EINVAL,
+                          "the archive is neither a docker-archive (no manifest.json) nor an OCI "
+                          "layout (no index.json)");
 }
 
 int berth_image_load(struct berth_image_store *s, int fd, char ***ret_lines, berth_error **err)
 {
-        struct load_ctx c = { .s = s };
+        struct load_ctx c = {.s = s};
         cleanup_strv char **layers_before = NULL;
         int r = berth_image_store_lock(s, err);
         if (r < 0)
@@ -940,18 +967,22 @@ static int save_docker(struct berth_image_store *s, struct archive *a, struct sa
                                         repo = json_object_new_object();
                                         json_object_object_add(repos, fname, repo);
                                 }
-                                json_object_object_add(repo, ref->tag,
-                                                       json_object_new_string(img->layers[img->n_layers - 1].diff_id + 7));
+                                json_object_object_add(
+                                    repo, ref->tag,
+                                    json_object_new_string(img->layers[img->n_layers - 1].diff_id +
+                                                           7));
                         }
                 }
-                json_object_object_add(entry, "RepoTags", items[i].tags && items[i].tags[0] ? tags : NULL);
+                json_object_object_add(entry, "RepoTags",
+                                       items[i].tags && items[i].tags[0] ? tags : NULL);
                 if (!(items[i].tags && items[i].tags[0]))
                         json_object_put(tags);
                 for (size_t l = 0; l < img->n_layers; l++) {
                         const struct berth_image_layer *lay = &img->layers[l];
                         cleanup_free char *dir = xasprintf("%s", lay->diff_id + 7);
-                        cleanup_free char *lname = oci_blobs ? xasprintf("blobs/sha256/%s", lay->digest + 7)
-                                                             : xasprintf("%s/layer.tar", dir);
+                        cleanup_free char *lname =
+                            oci_blobs ? xasprintf("blobs/sha256/%s", lay->digest + 7)
+                                      : xasprintf("%s/layer.tar", dir);
                         if (!oci_blobs && !store_strv_contains(written, lname)) {
                                 r = write_dir(a, dir, err);
                                 if (r < 0)
@@ -981,7 +1012,7 @@ static int save_oci(struct berth_image_store *s, struct archive *a, struct save_
                     size_t n, berth_error **err)
 {
         static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-        struct berth_manifest idx = { .kind = BERTH_INDEX_OCI };
+        struct berth_manifest idx = {.kind = BERTH_INDEX_OCI};
         cleanup_strv char **written = xmalloc0(sizeof(char *));
         size_t cap = 0;
         int r;
@@ -1011,13 +1042,15 @@ static int save_oci(struct berth_image_store *s, struct archive *a, struct save_
                 for (size_t t = 0; r >= 0 && t < (ntags ? ntags : 1); t++) {
                         if (idx.n_manifests == cap) {
                                 cap = cap ? cap * 2 : 8;
-                                idx.manifests = xrealloc(idx.manifests, cap * sizeof(*idx.manifests));
+                                idx.manifests =
+                                    xrealloc(idx.manifests, cap * sizeof(*idx.manifests));
                         }
                         struct berth_descriptor *d = &idx.manifests[idx.n_manifests++];
                         memset(d, 0, sizeof(*d));
-                        d->media_type = xstrdup(img->manifest_media_type && *img->manifest_media_type
-                                                        ? img->manifest_media_type
-                                                        : BERTH_MT_OCI_MANIFEST);
+                        d->media_type =
+                            xstrdup(img->manifest_media_type && *img->manifest_media_type
+                                        ? img->manifest_media_type
+                                        : BERTH_MT_OCI_MANIFEST);
                         memcpy(d->digest, img->manifest_digest, sizeof(d->digest));
                         d->size = msize;
                         d->ref_name = ntags ? xstrdup(items[i].tags[t]) : NULL;
@@ -1041,8 +1074,8 @@ static int save_oci(struct berth_image_store *s, struct archive *a, struct save_
         return save_docker(s, a, items, n, true, err);
 }
 
-int berth_image_save(struct berth_image_store *s, char *const *names,
-                     enum berth_archive_format fmt, int fd, berth_error **err)
+int berth_image_save(struct berth_image_store *s, char *const *names, enum berth_archive_format fmt,
+                     int fd, berth_error **err)
 {
         cleanup_archive_write struct archive *a = archive_write_new();
         size_t n = 0, cap = berth_strv_len(names);
@@ -1070,7 +1103,8 @@ int berth_image_save(struct berth_image_store *s, char *const *names,
                 if (berth_ref_parse_normalized(names[i], &ref, NULL) == 0 && ref->digest == NULL) {
                         berth_ref_with_default_tag(ref);
                         cleanup_free char *full = berth_ref_string(ref);
-                        if (store_strv_contains(it->img->repo_tags, full) && !store_strv_contains(it->tags, full))
+                        if (store_strv_contains(it->img->repo_tags, full) &&
+                            !store_strv_contains(it->tags, full))
                                 store_strv_push(&it->tags, full);
                 }
         }

@@ -22,7 +22,7 @@
 #include "util/xalloc.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define MAX_APPLETS 2048
+#define MAX_APPLETS  2048
 
 /* Run ARGV with stdout to OUT_FD (or the log) and stderr to LOG_FD; wait. */
 static int run(char *const *argv, int out_fd, int log_fd, berth_error **err)
@@ -79,7 +79,8 @@ static int add(struct archive *a, const char *path, mode_t type, mode_t perm, co
         r = archive_write_header(a, e);
         archive_entry_free(e);
         if (r != ARCHIVE_OK)
-                return berth_fail(err, EIO, "write `%s` into the layer: %s", path, archive_error_string(a));
+                return berth_fail(err, EIO, "write `%s` into the layer: %s", path,
+                                  archive_error_string(a));
         return 0;
 }
 
@@ -91,7 +92,8 @@ static int add_text(struct archive *a, const char *path, const char *text, time_
         if (r < 0)
                 return r;
         if (archive_write_data(a, text, len) != (la_ssize_t)len)
-                return berth_fail(err, EIO, "write `%s` into the layer: %s", path, archive_error_string(a));
+                return berth_fail(err, EIO, "write `%s` into the layer: %s", path,
+                                  archive_error_string(a));
         return 0;
 }
 
@@ -108,7 +110,7 @@ static int applets(const char *busybox, char ***ret, berth_error **err)
         cleanup_free char *data = NULL;
         size_t len;
         char **v = xmalloc0(sizeof(char *));
-        char *argv[] = { (char *)busybox, (char *)"--list-full", NULL };
+        char *argv[] = {(char *)busybox, (char *)"--list-full", NULL};
         int r;
         if (fd < 0) {
                 free(v);
@@ -131,8 +133,10 @@ static int applets(const char *busybox, char ***ret, berth_error **err)
                 return berth_error_prefix(err, r, "list the applets of `%s`", busybox);
         }
         size_t n = 0;
-        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                if (*line == '\0' || strstr(line, "..") || line[0] == '/' || strcmp(line, "bin/busybox") == 0)
+        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                if (*line == '\0' || strstr(line, "..") || line[0] == '/' ||
+                    strcmp(line, "bin/busybox") == 0)
                         continue;
                 if (++n > MAX_APPLETS)
                         break;
@@ -143,12 +147,12 @@ static int applets(const char *busybox, char ***ret, berth_error **err)
         return 0;
 }
 
-static int busybox_layer(struct berth_image_store *s, const char *busybox, char digest[BERTH_DIGEST_STR_LEN],
-                         berth_error **err)
+static int busybox_layer(struct berth_image_store *s, const char *busybox,
+                         char digest[BERTH_DIGEST_STR_LEN], berth_error **err)
 {
-        static const char *const dirs[] = { "bin", "dev", "etc", "home", "proc", "root", "sbin", "sys",
-                                            "tmp", "usr", "usr/bin", "usr/sbin", "var", "var/spool",
-                                            "var/spool/mail", "var/www" };
+        static const char *const dirs[] = {
+            "bin", "dev", "etc",     "home",     "proc", "root",      "sbin",           "sys",
+            "tmp", "usr", "usr/bin", "usr/sbin", "var",  "var/spool", "var/spool/mail", "var/www"};
         cleanup_strv char **apps = NULL;
         cleanup_blob_writer struct berth_blob_writer *w = NULL;
         cleanup_close int bfd = open(busybox, O_RDONLY | O_CLOEXEC);
@@ -177,7 +181,10 @@ static int busybox_layer(struct berth_image_store *s, const char *busybox, char 
                 goto out;
         }
         for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r >= 0; i++)
-                r = add(a, dirs[i], AE_IFDIR, strcmp(dirs[i], "tmp") == 0 ? 01777 : strcmp(dirs[i], "root") == 0 ? 0700 : 0755,
+                r = add(a, dirs[i], AE_IFDIR,
+                        strcmp(dirs[i], "tmp") == 0    ? 01777
+                        : strcmp(dirs[i], "root") == 0 ? 0700
+                                                       : 0755,
                         NULL, 0, mtime, err);
         if (r < 0)
                 goto out;
@@ -195,7 +202,8 @@ static int busybox_layer(struct berth_image_store *s, const char *busybox, char 
                                 goto out;
                         }
                         if (archive_write_data(a, buf, (size_t)n) != n) {
-                                r = berth_fail(err, EIO, "write the busybox layer: %s", archive_error_string(a));
+                                r = berth_fail(err, EIO, "write the busybox layer: %s",
+                                               archive_error_string(a));
                                 goto out;
                         }
                         off += n;
@@ -205,13 +213,29 @@ static int busybox_layer(struct berth_image_store *s, const char *busybox, char 
         for (char **p = apps; *p && r >= 0; p++)
                 r = add(a, *p, AE_IFLNK, 0777, "/bin/busybox", 0, mtime, err);
         if (r >= 0)
-                r = add_text(a, "etc/group", "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nwheel:x:10:\nmail:x:12:\nusers:x:100:\nnogroup:x:65534:\n", mtime, err);
+                r = add_text(a, "etc/group",
+                             "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:"
+                             "x:6:\nwheel:x:10:\nmail:x:12:\nusers:x:100:\nnogroup:x:65534:\n",
+                             mtime, err);
         if (r >= 0)
-                r = add_text(a, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nbin:x:2:2:bin:/bin:/bin/false\nsys:x:3:3:sys:/dev:/bin/false\nsync:x:4:100:sync:/bin:/bin/sync\nmail:x:8:8:mail:/var/spool/mail:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\noperator:x:37:37:Operator:/var:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n", mtime, err);
+                r = add_text(a, "etc/passwd",
+                             "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/"
+                             "false\nbin:x:2:2:bin:/bin:/bin/false\nsys:x:3:3:sys:/dev:/bin/"
+                             "false\nsync:x:4:100:sync:/bin:/bin/sync\nmail:x:8:8:mail:/var/spool/"
+                             "mail:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/"
+                             "false\noperator:x:37:37:Operator:/var:/bin/"
+                             "false\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+                             mtime, err);
         if (r >= 0)
-                r = add_text(a, "etc/shadow", "root:*::::::\ndaemon:*::::::\nbin:*::::::\nsys:*::::::\nsync:*::::::\nmail:*::::::\nwww-data:*::::::\noperator:*::::::\nnobody:*::::::\n", mtime, err);
+                r = add_text(a, "etc/shadow",
+                             "root:*::::::\ndaemon:*::::::\nbin:*::::::\nsys:*::::::\nsync:*::::::"
+                             "\nmail:*::::::\nwww-data:*::::::\noperator:*::::::\nnobody:*::::::\n",
+                             mtime, err);
         if (r >= 0)
-                r = add_text(a, "etc/nsswitch.conf", "hosts: files dns\nnetworks: files\npasswd: files\ngroup: files\nshadow: files\n", mtime, err);
+                r = add_text(a, "etc/nsswitch.conf",
+                             "hosts: files dns\nnetworks: files\npasswd: files\ngroup: "
+                             "files\nshadow: files\n",
+                             mtime, err);
         if (r >= 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = berth_fail(err, EIO, "write the busybox layer: %s", archive_error_string(a));
         if (r >= 0)
@@ -247,7 +271,8 @@ int berth_image_base_busybox(struct berth_image_store *s, const char *busybox, c
         r = busybox_layer(s, busybox, digest, err);
         if (r >= 0) {
                 cleanup_free char *by = xasprintf("berth image base busybox %s", busybox);
-                r = berth_image_from_layer(s, digest, cfg, by, NULL, ref ? ref : "busybox:latest", ret, err);
+                r = berth_image_from_layer(s, digest, cfg, by, NULL, ref ? ref : "busybox:latest",
+                                           ret, err);
                 if (r < 0)
                         (void)berth_image_store_gc(s, NULL, NULL, NULL);
         }
@@ -264,7 +289,8 @@ int berth_debian_mirror_from_sources(const char *path, char **ret, berth_error *
         int r = berth_read_file(path, &data, &len, err);
         if (r < 0)
                 return r;
-        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *line = strtok_r(data, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
                 while (*line == ' ' || *line == '\t')
                         line++;
                 if (strncasecmp(line, "URIs:", 5) != 0)
@@ -308,9 +334,11 @@ int berth_image_base_debian(struct berth_image_store *s, const char *suite, cons
         if (suite == NULL)
                 suite = "bookworm";
         if (!safe_word(suite) || (include && !safe_word(include)) || (mirror && !safe_word(mirror)))
-                return berth_fail(err, EINVAL, "debian base image: invalid suite, package list or mirror");
+                return berth_fail(err, EINVAL,
+                                  "debian base image: invalid suite, package list or mirror");
         if (mirror == NULL) {
-                r = berth_debian_mirror_from_sources("/etc/apt/sources.list.d/debian.sources", &mirror_buf, err);
+                r = berth_debian_mirror_from_sources("/etc/apt/sources.list.d/debian.sources",
+                                                     &mirror_buf, err);
                 if (r < 0)
                         return berth_error_prefix(err, r, "debian base image: find the mirror");
                 mirror = mirror_buf;
@@ -350,8 +378,8 @@ int berth_image_base_debian(struct berth_image_store *s, const char *suite, cons
         }
         /* Drop caches that only make the image bigger. */
         {
-                static const char *const junk[] = { "var/cache/apt/archives", "var/lib/apt/lists",
-                                                    "var/log/bootstrap.log", "debootstrap" };
+                static const char *const junk[] = {"var/cache/apt/archives", "var/lib/apt/lists",
+                                                   "var/log/bootstrap.log", "debootstrap"};
                 for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
                         cleanup_free char *p = xasprintf("%s/%s", dir, junk[i]);
                         (void)berth_rm_rf(p, NULL);
@@ -379,10 +407,11 @@ int berth_image_base_debian(struct berth_image_store *s, const char *suite, cons
                 goto out;
         r = berth_blob_put_fd(s, tar_fd, NULL, -1, digest, err);
         if (r >= 0) {
-                by = xasprintf("debootstrap --variant=minbase%s%s %s %s", incl ? " " : "", incl ? incl : "",
-                               suite, mirror);
+                by = xasprintf("debootstrap --variant=minbase%s%s %s %s", incl ? " " : "",
+                               incl ? incl : "", suite, mirror);
                 dflt_ref = xasprintf("debian:%s", suite);
-                r = berth_image_from_layer(s, digest, cfg, by, NULL, ref ? ref : dflt_ref, ret, err);
+                r = berth_image_from_layer(s, digest, cfg, by, NULL, ref ? ref : dflt_ref, ret,
+                                           err);
                 if (r < 0)
                         (void)berth_image_store_gc(s, NULL, NULL, NULL);
         }

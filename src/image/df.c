@@ -63,12 +63,13 @@ static int64_t du_at(int dfd, struct seen *seen, int depth)
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
-                if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !seen_add(seen, st.st_dev, st.st_ino))
+                if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) &&
+                    !seen_add(seen, st.st_dev, st.st_ino))
                         continue;
                 total += (int64_t)st.st_blocks * 512;
                 if (S_ISDIR(st.st_mode)) {
-                        cleanup_close int sub = openat(dirfd(d), de->d_name,
-                                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        cleanup_close int sub = openat(
+                            dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub >= 0)
                                 total += du_at(sub, seen, depth + 1);
                 }
@@ -78,7 +79,7 @@ static int64_t du_at(int dfd, struct seen *seen, int depth)
 
 int64_t berth_du(const char *path)
 {
-        struct seen seen = { 0 };
+        struct seen seen = {0};
         struct stat st;
         cleanup_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int64_t total;
@@ -113,7 +114,8 @@ int berth_image_usage(struct berth_image_store *s, struct berth_image_usage **re
                                 if (j == i)
                                         continue;
                                 for (size_t k = 0; k < imgs[j]->n_layers; k++)
-                                        if (strcmp(imgs[j]->layers[k].chain_id, lay->chain_id) == 0) {
+                                        if (strcmp(imgs[j]->layers[k].chain_id, lay->chain_id) ==
+                                            0) {
                                                 shared = true;
                                                 break;
                                         }
@@ -124,8 +126,8 @@ int berth_image_usage(struct berth_image_store *s, struct berth_image_usage **re
                 }
                 u[i].unique_size = u[i].size - u[i].shared_size;
                 if (imgs[i]->n_layers > 0)
-                        u[i].containers = store_layer_holders(
-                                s, imgs[i]->layers[imgs[i]->n_layers - 1].chain_id);
+                        u[i].containers =
+                            store_layer_holders(s, imgs[i]->layers[imgs[i]->n_layers - 1].chain_id);
         }
         berth_image_list_free(imgs, n);
         *ret = u;
@@ -139,7 +141,7 @@ int berth_image_df(struct berth_image_store *s, struct berth_store_df *ret, bert
         size_t n = 0;
         cleanup_strv char **counted = xmalloc0(sizeof(char *));
         cleanup_strv char **active_layers = xmalloc0(sizeof(char *));
-        struct berth_store_df df = { 0 };
+        struct berth_store_df df = {0};
         int r = berth_image_list(s, &imgs, &n, err);
         if (r < 0)
                 return r;
@@ -171,8 +173,8 @@ int berth_image_df(struct berth_image_store *s, struct berth_store_df *ret, bert
         return 0;
 }
 
-int berth_image_prune(struct berth_image_store *s, bool all, char ***ret_lines,
-                      int64_t *ret_freed, berth_error **err)
+int berth_image_prune(struct berth_image_store *s, bool all, char ***ret_lines, int64_t *ret_freed,
+                      berth_error **err)
 {
         cleanup_strv char **lines = xmalloc0(sizeof(char *));
         struct berth_image **imgs = NULL;
@@ -211,8 +213,7 @@ int berth_image_prune(struct berth_image_store *s, bool all, char ***ret_lines,
         return 0;
 }
 
-static int check_locked(struct berth_image_store *s, bool repair, char ***lines,
-                        berth_error **err)
+static int check_locked(struct berth_image_store *s, bool repair, char ***lines, berth_error **err)
 {
         cleanup_strv char **ids = NULL;
         cleanup_json json_object *tags = NULL;
@@ -257,7 +258,8 @@ static int check_locked(struct berth_image_store *s, bool repair, char ***lines,
                                 const char *parent = i ? img->layers[i - 1].chain_id : NULL;
                                 if (berth_blob_exists(s, img->layers[i].digest) &&
                                     store_unpack_layer(s, &img->layers[i], parent, NULL, NULL) == 0)
-                                        store_strv_pushf(lines, "unpacked missing layer %s", img->layers[i].chain_id);
+                                        store_strv_pushf(lines, "unpacked missing layer %s",
+                                                         img->layers[i].chain_id);
                                 else
                                         bad = true;
                         }
@@ -265,9 +267,13 @@ static int check_locked(struct berth_image_store *s, bool repair, char ***lines,
                 if (bad) {
                         if (repair) {
                                 (void)store_record_delete(s, *id, NULL);
-                                store_strv_pushf(lines, "image %s lost some of its content; removed", *id);
+                                store_strv_pushf(lines,
+                                                 "image %s lost some of its content; removed", *id);
                         } else {
-                                store_strv_pushf(lines, "image %s is missing some of its content (run `berth image check --repair` to remove it)", *id);
+                                store_strv_pushf(lines,
+                                                 "image %s is missing some of its content (run "
+                                                 "`berth image check --repair` to remove it)",
+                                                 *id);
                                 problems++;
                         }
                 }
@@ -317,7 +323,8 @@ static int check_locked(struct berth_image_store *s, bool repair, char ***lines,
                         if (de->d_name[0] != '.')
                                 nblobs_after++;
                 if (nblobs_before > nblobs_after)
-                        store_strv_pushf(lines, "removed %zu unreferenced blobs", nblobs_before - nblobs_after);
+                        store_strv_pushf(lines, "removed %zu unreferenced blobs",
+                                         nblobs_before - nblobs_after);
                 for (char **l = layers_before; *l; l++)
                         if (!berth_snapshot_exists(s->root, *l))
                                 store_strv_pushf(lines, "removed unreferenced layer %s", *l);

@@ -22,29 +22,30 @@
 #include "util/error.h"
 
 /* Bounds on user-controlled input. */
-#define BERTH_IMAGE_MAX_JSON (4u << 20)   /* manifest, config, index */
-#define BERTH_IMAGE_MAX_LAYERS 256
+#define BERTH_IMAGE_MAX_JSON        (4u << 20) /* manifest, config, index */
+#define BERTH_IMAGE_MAX_LAYERS      256
 #define BERTH_IMAGE_MAX_DESCRIPTORS 1024
-#define BERTH_REF_MAX_NAME 255
+#define BERTH_REF_MAX_NAME          255
 
-#define BERTH_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define BERTH_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define BERTH_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define BERTH_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define BERTH_MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define BERTH_MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define BERTH_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define BERTH_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define BERTH_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define BERTH_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
+#define BERTH_MT_OCI_MANIFEST      "application/vnd.oci.image.manifest.v1+json"
+#define BERTH_MT_OCI_INDEX         "application/vnd.oci.image.index.v1+json"
+#define BERTH_MT_OCI_CONFIG        "application/vnd.oci.image.config.v1+json"
+#define BERTH_MT_OCI_LAYER         "application/vnd.oci.image.layer.v1.tar"
+#define BERTH_MT_OCI_LAYER_GZIP    "application/vnd.oci.image.layer.v1.tar+gzip"
+#define BERTH_MT_OCI_LAYER_ZSTD    "application/vnd.oci.image.layer.v1.tar+zstd"
+#define BERTH_MT_DOCKER_MANIFEST   "application/vnd.docker.distribution.manifest.v2+json"
+#define BERTH_MT_DOCKER_LIST       "application/vnd.docker.distribution.manifest.list.v2+json"
+#define BERTH_MT_DOCKER_CONFIG     "application/vnd.docker.container.image.v1+json"
+#define BERTH_MT_DOCKER_LAYER      "application/vnd.docker.image.rootfs.diff.tar"
 #define BERTH_MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* ---- references (reference.c) ------------------------------------------ */
 
 /* A parsed reference: DOMAIN/PATH[:TAG][@DIGEST]. TAG and DIGEST may be NULL. */
 struct berth_ref {
-        char *domain; /* "docker.io", "localhost:5000"; NULL only from berth_ref_parse without one */
-        char *path;   /* "library/busybox" */
+        char
+            *domain; /* "docker.io", "localhost:5000"; NULL only from berth_ref_parse without one */
+        char *path;  /* "library/busybox" */
         char *tag;
         char *digest;
 };
@@ -108,8 +109,7 @@ void berth_image_store_unlock(struct berth_image_store *s);
  * temporary file. */
 struct berth_blob_writer;
 int berth_blob_writer_new(struct berth_image_store *s, const char *expected_digest,
-                          int64_t expected_size, struct berth_blob_writer **ret,
-                          berth_error **err);
+                          int64_t expected_size, struct berth_blob_writer **ret, berth_error **err);
 int berth_blob_writer_write(struct berth_blob_writer *w, const void *buf, size_t len,
                             berth_error **err);
 /* On success ret_digest (may be NULL) holds the digest; *ret_created (may be
@@ -163,8 +163,8 @@ struct berth_descriptor {
 struct berth_manifest {
         enum berth_manifest_kind kind;
         char *media_type;
-        struct berth_descriptor config;   /* manifests */
-        struct berth_descriptor *layers;  /* manifests */
+        struct berth_descriptor config;  /* manifests */
+        struct berth_descriptor *layers; /* manifests */
         size_t n_layers;
         struct berth_descriptor *manifests; /* indexes */
         size_t n_manifests;
@@ -179,9 +179,9 @@ int berth_manifest_write(const struct berth_manifest *m, char **ret, size_t *ret
                          berth_error **err);
 /* Pick the entry of an index matching OS/ARCH/VARIANT (VARIANT may be NULL;
  * NULL OS/ARCH mean the host's). */
-const struct berth_descriptor *berth_index_select(const struct berth_manifest *idx,
-                                                  const char *os, const char *arch,
-                                                  const char *variant, berth_error **err);
+const struct berth_descriptor *berth_index_select(const struct berth_manifest *idx, const char *os,
+                                                  const char *arch, const char *variant,
+                                                  berth_error **err);
 void berth_manifest_free(struct berth_manifest *m);
 static inline void berth_manifest_freep(struct berth_manifest **m)
 {
@@ -199,7 +199,7 @@ int berth_layer_media_compression(const char *media_type);
 struct berth_image_config {
         char **diff_ids;
         size_t n_diff_ids;
-        char *created;  /* RFC 3339, may be NULL */
+        char *created; /* RFC 3339, may be NULL */
         char *os, *arch;
         struct json_object *json;
 };
@@ -218,7 +218,7 @@ char *berth_json_canonical(struct json_object *o, size_t *ret_len);
 /* ---- image records, tags, holds (records.c) ----------------------------- */
 
 struct berth_image_layer {
-        char digest[BERTH_DIGEST_STR_LEN];  /* blob */
+        char digest[BERTH_DIGEST_STR_LEN]; /* blob */
         char diff_id[BERTH_DIGEST_STR_LEN];
         char chain_id[BERTH_DIGEST_STR_LEN];
         char *media_type;
@@ -256,8 +256,8 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
  * prefix (at least 4 hex digits). */
 int berth_image_get(struct berth_image_store *s, const char *name, struct berth_image **ret,
                     berth_error **err);
-int berth_image_get_by_id(struct berth_image_store *s, const char *id,
-                          struct berth_image **ret, berth_error **err);
+int berth_image_get_by_id(struct berth_image_store *s, const char *id, struct berth_image **ret,
+                          berth_error **err);
 /* Every image, sorted newest first. */
 int berth_image_list(struct berth_image_store *s, struct berth_image ***ret, size_t *ret_n,
                      berth_error **err);
@@ -268,8 +268,8 @@ int berth_image_tag(struct berth_image_store *s, const char *name, const char *r
  * FORCE an image with several tags is removed by id. Layers and blobs no
  * other image or holder uses are freed. RET_LINES (may be NULL) receives
  * docker's "Untagged: x" / "Deleted: sha256:..." lines. */
-int berth_image_remove(struct berth_image_store *s, const char *name, bool force,
-                       char ***ret_lines, berth_error **err);
+int berth_image_remove(struct berth_image_store *s, const char *name, bool force, char ***ret_lines,
+                       berth_error **err);
 /* All tags as (ref, id) pairs: a NULL-terminated strv of "ref\tid". */
 int berth_image_tags(struct berth_image_store *s, char ***ret, berth_error **err);
 
@@ -280,8 +280,8 @@ int berth_image_store_hold_layer(struct berth_image_store *s, const char *chain_
 int berth_image_store_release_layer(struct berth_image_store *s, const char *chain_id,
                                     const char *holder, berth_error **err);
 /* Hold/release every layer of an image. */
-int berth_image_hold(struct berth_image_store *s, const struct berth_image *img,
-                     const char *holder, berth_error **err);
+int berth_image_hold(struct berth_image_store *s, const struct berth_image *img, const char *holder,
+                     berth_error **err);
 int berth_image_release(struct berth_image_store *s, const struct berth_image *img,
                         const char *holder, berth_error **err);
 
@@ -303,8 +303,8 @@ enum berth_archive_format {
  * lines. On failure nothing new stays in the store. */
 int berth_image_load(struct berth_image_store *s, int fd, char ***ret_lines, berth_error **err);
 /* Save the images NAMES (references or ids) to FD. */
-int berth_image_save(struct berth_image_store *s, char *const *names,
-                     enum berth_archive_format fmt, int fd, berth_error **err);
+int berth_image_save(struct berth_image_store *s, char *const *names, enum berth_archive_format fmt,
+                     int fd, berth_error **err);
 
 /* ---- import (importer.c) ----------------------------------------------- */
 
@@ -347,7 +347,7 @@ struct berth_image_usage {
         int64_t size;        /* all its layers */
         int64_t shared_size; /* layers another image also uses */
         int64_t unique_size;
-        int containers;      /* holders of its top layer */
+        int containers; /* holders of its top layer */
 };
 struct berth_store_df {
         size_t images, active;
@@ -359,8 +359,8 @@ int berth_image_usage(struct berth_image_store *s, struct berth_image_usage **re
 int berth_image_df(struct berth_image_store *s, struct berth_store_df *ret, berth_error **err);
 /* Remove dangling images (ALL: every image no holder uses); RET_LINES gets
  * docker's lines, *ret_freed the bytes really freed on disk. */
-int berth_image_prune(struct berth_image_store *s, bool all, char ***ret_lines,
-                      int64_t *ret_freed, berth_error **err);
+int berth_image_prune(struct berth_image_store *s, bool all, char ***ret_lines, int64_t *ret_freed,
+                      berth_error **err);
 /* Reconcile records with the disk: remove temporary files, tags of missing
  * images, unreferenced blobs and layers; report records whose blobs are gone
  * (REPAIR: remove those records). RET_LINES describes what was done;

@@ -19,7 +19,7 @@
 #include "util/xalloc.h"
 
 #define MAX_CHANGE 65536
-#define MAX_WORDS 1024
+#define MAX_WORDS  1024
 
 /* Split shell-like words: whitespace separated, "..." and '...' quoting,
  * backslash escapes (outside single quotes). */
@@ -127,7 +127,8 @@ static int key_values(const char *args, const char *what, char ***ret_k, char **
                 while (isspace((unsigned char)*p))
                         p++;
                 if (*p == '\0') {
-                        r = berth_fail(err, EINVAL, "%s `%s` has no value (use KEY=VALUE)", what, words[0]);
+                        r = berth_fail(err, EINVAL, "%s `%s` has no value (use KEY=VALUE)", what,
+                                       words[0]);
                         goto fail;
                 }
                 store_strv_push(&k, words[0]);
@@ -191,9 +192,11 @@ int berth_image_apply_change(json_object *config, const char *change, berth_erro
                         size_t klen = strlen(k[i]);
                         bool replaced = false;
                         for (size_t j = 0; j < json_object_array_length(env); j++) {
-                                const char *e = json_object_get_string(json_object_array_get_idx(env, j));
+                                const char *e =
+                                    json_object_get_string(json_object_array_get_idx(env, j));
                                 if (e && strncmp(e, k[i], klen) == 0 && e[klen] == '=') {
-                                        json_object_array_put_idx(env, j, json_object_new_string(kv));
+                                        json_object_array_put_idx(env, j,
+                                                                  json_object_new_string(kv));
                                         replaced = true;
                                 }
                         }
@@ -222,7 +225,8 @@ int berth_image_apply_change(json_object *config, const char *change, berth_erro
                 if (strcmp(instr, "WORKDIR") == 0 && w[0][0] != '/') {
                         /* Relative to the previous WORKDIR, as in a Dockerfile. */
                         const char *prev = berth_json_str(config, "WorkingDir");
-                        cleanup_free char *abs = xasprintf("%s/%s", prev && *prev ? prev : "", w[0]);
+                        cleanup_free char *abs =
+                            xasprintf("%s/%s", prev && *prev ? prev : "", w[0]);
                         json_object_object_add(config, key, json_object_new_string(abs));
                 } else {
                         json_object_object_add(config, key, json_object_new_string(w[0]));
@@ -245,22 +249,27 @@ int berth_image_apply_change(json_object *config, const char *change, berth_erro
                                 for (char *c = slash + 1; *c; c++)
                                         *c = (char)tolower((unsigned char)*c);
                         }
-                        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0 && strcmp(proto, "sctp") != 0)
-                                return berth_fail(err, EINVAL, "EXPOSE: invalid protocol in `%s`", *pp);
+                        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0 &&
+                            strcmp(proto, "sctp") != 0)
+                                return berth_fail(err, EINVAL, "EXPOSE: invalid protocol in `%s`",
+                                                  *pp);
                         /* A port or a range of ports. */
                         char *dash = strchr(port, '-');
                         uint64_t lo, hi;
                         if (dash)
                                 *dash = '\0';
                         if (berth_parse_uint64(port, &lo) < 0 || lo == 0 || lo > 65535 ||
-                            (dash && (berth_parse_uint64(dash + 1, &hi) < 0 || hi < lo || hi > 65535)))
+                            (dash &&
+                             (berth_parse_uint64(dash + 1, &hi) < 0 || hi < lo || hi > 65535)))
                                 return berth_fail(err, EINVAL, "EXPOSE: invalid port `%s`", *pp);
                         if (!dash)
                                 hi = lo;
                         if (hi - lo > 1024)
-                                return berth_fail(err, E2BIG, "EXPOSE: port range `%s` is too large", *pp);
+                                return berth_fail(err, E2BIG,
+                                                  "EXPOSE: port range `%s` is too large", *pp);
                         for (uint64_t x = lo; x <= hi; x++) {
-                                cleanup_free char *key = xasprintf("%llu/%s", (unsigned long long)x, proto);
+                                cleanup_free char *key =
+                                    xasprintf("%llu/%s", (unsigned long long)x, proto);
                                 json_object_object_add(ports, key, json_object_new_object());
                         }
                 }
@@ -270,21 +279,25 @@ int berth_image_apply_change(json_object *config, const char *change, berth_erro
                 cleanup_strv char **w = NULL;
                 if (arr != NULL) {
                         for (size_t i = 0; i < json_object_array_length(arr); i++)
-                                json_object_object_add(vols, json_object_get_string(json_object_array_get_idx(arr, i)),
-                                                       json_object_new_object());
+                                json_object_object_add(
+                                    vols, json_object_get_string(json_object_array_get_idx(arr, i)),
+                                    json_object_new_object());
                 } else {
                         r = split_words(args, &w, err);
                         if (r < 0)
                                 return r;
                         if (w[0] == NULL)
-                                return berth_fail(err, EINVAL, "VOLUME requires at least one argument");
+                                return berth_fail(err, EINVAL,
+                                                  "VOLUME requires at least one argument");
                         for (char **v = w; *v; v++)
                                 json_object_object_add(vols, *v, json_object_new_object());
                 }
         } else if (*instr == '\0') {
                 return berth_fail(err, EINVAL, "empty change");
         } else {
-                return berth_fail(err, EINVAL, "`%s` is not a valid change command (one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)",
+                return berth_fail(err, EINVAL,
+                                  "`%s` is not a valid change command (one of CMD, ENTRYPOINT, "
+                                  "ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)",
                                   instr);
         }
         return 0;
@@ -319,8 +332,8 @@ int berth_image_from_layer(struct berth_image_store *s, const char *layer_digest
         cleanup_free char *cdata = NULL, *mdata = NULL;
         size_t clen, mlen;
         char cdigest[BERTH_DIGEST_STR_LEN], mdigest[BERTH_DIGEST_STR_LEN];
-        struct berth_manifest m = { .kind = BERTH_MANIFEST_OCI };
-        struct berth_descriptor layer = { 0 };
+        struct berth_manifest m = {.kind = BERTH_MANIFEST_OCI};
+        struct berth_descriptor layer = {0};
         int64_t lsize;
         int r;
 
@@ -330,8 +343,9 @@ int berth_image_from_layer(struct berth_image_store *s, const char *layer_digest
         json_object_object_add(cfg, "architecture", json_object_new_string(berth_host_arch()));
         if (comment && *comment)
                 json_object_object_add(cfg, "comment", json_object_new_string(comment));
-        json_object_object_add(cfg, "config", container_config ? json_object_get(container_config)
-                                                                : json_object_new_object());
+        json_object_object_add(cfg, "config",
+                               container_config ? json_object_get(container_config)
+                                                : json_object_new_object());
         json_object_object_add(cfg, "created", json_object_new_string(created));
         json_object *hist = json_object_new_array();
         json_object *h = json_object_new_object();
@@ -421,12 +435,14 @@ int berth_image_import(struct berth_image_store *s, int fd, char *const *changes
                 archive_read_support_format_raw(a);
                 if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK ||
                     archive_read_next_header(a, &e) != ARCHIVE_OK) {
-                        r = berth_fail(err, EINVAL, "import: read the tarball: %s", archive_error_string(a));
+                        r = berth_fail(err, EINVAL, "import: read the tarball: %s",
+                                       archive_error_string(a));
                 } else {
                         for (;;) {
                                 la_ssize_t n = archive_read_data(a, buf, 1 << 20);
                                 if (n < 0) {
-                                        r = berth_fail(err, EINVAL, "import: read the tarball: %s", archive_error_string(a));
+                                        r = berth_fail(err, EINVAL, "import: read the tarball: %s",
+                                                       archive_error_string(a));
                                         break;
                                 }
                                 if (n == 0)
@@ -444,8 +460,8 @@ int berth_image_import(struct berth_image_store *s, int fd, char *const *changes
         if (r >= 0)
                 r = berth_blob_writer_commit(w, digest, &created, err);
         if (r >= 0) {
-                r = berth_image_from_layer(s, digest, config, "", message ? message : "Imported from -",
-                                           ref, ret, err);
+                r = berth_image_from_layer(s, digest, config, "",
+                                           message ? message : "Imported from -", ref, ret, err);
                 /* Nothing half-stored: the store lock is held, so every
                  * unreferenced blob is this import's. */
                 if (r < 0)

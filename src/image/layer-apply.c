@@ -24,12 +24,12 @@
 #include "util/tarpath.h"
 #include "util/xalloc.h"
 
-#define BUF_SIZE (128 * 1024)
+#define BUF_SIZE         (128 * 1024)
 #define MAX_SYMLINK_HOPS 40
-#define MAX_WALK_DEPTH 1024
+#define MAX_WALK_DEPTH   1024
 
-#define WH_PREFIX ".wh."
-#define WH_OPAQUE ".wh..wh..opq"
+#define WH_PREFIX        ".wh."
+#define WH_OPAQUE        ".wh..wh..opq"
 #define OVL_OPAQUE_XATTR "trusted.overlay.opaque"
 
 /* ---- The input stream: raw bytes hashed, decompressed, hashed again. ---- */
@@ -45,8 +45,8 @@ struct reader {
         struct berth_sha256 *raw_sha, *tar_sha;
         uint64_t raw_size, tar_size;
         unsigned char *in;
-        size_t in_len;   /* bytes valid in `in` */
-        size_t in_pos;   /* bytes consumed from `in` */
+        size_t in_len; /* bytes valid in `in` */
+        size_t in_pos; /* bytes consumed from `in` */
         bool in_eof;
         unsigned char *out;
         z_stream z;
@@ -228,8 +228,8 @@ static ssize_t reader_read(struct reader *r, const void **ret_buf)
                                 r->done = true;
                                 return 0;
                         }
-                        ZSTD_inBuffer in = { r->in + r->in_pos, avail, 0 };
-                        ZSTD_outBuffer out = { r->out, BUF_SIZE, 0 };
+                        ZSTD_inBuffer in = {r->in + r->in_pos, avail, 0};
+                        ZSTD_outBuffer out = {r->out, BUF_SIZE, 0};
                         size_t zr = ZSTD_decompressStream(r->zs, &out, &in);
                         if (ZSTD_isError(zr))
                                 return berth_fail(&r->err, 0, "corrupt zstd stream: %s",
@@ -420,8 +420,8 @@ static int walk_dir(struct applier *ap, const char *path, bool create, int *ret_
                 struct stat st;
                 if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno != ENOENT || !create) {
-                                ret = berth_fail_errno(err, "layer entry `%s`: `%s`",
-                                                       ap->entry, comp);
+                                ret = berth_fail_errno(err, "layer entry `%s`: `%s`", ap->entry,
+                                                       comp);
                                 goto out;
                         }
                         if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
@@ -457,8 +457,7 @@ static int walk_dir(struct applier *ap, const char *path, bool create, int *ret_
                         continue;
                 }
                 if (!S_ISDIR(st.st_mode)) {
-                        ret = berth_fail(err, ENOTDIR, "layer entry `%s`: `%s`", ap->entry,
-                                         comp);
+                        ret = berth_fail(err, ENOTDIR, "layer entry `%s`: `%s`", ap->entry, comp);
                         goto out;
                 }
                 if (depth >= MAX_WALK_DEPTH) {
@@ -467,8 +466,7 @@ static int walk_dir(struct applier *ap, const char *path, bool create, int *ret_
                 }
                 int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
-                        ret = berth_fail_errno(err, "layer entry `%s`: open `%s`", ap->entry,
-                                               comp);
+                        ret = berth_fail_errno(err, "layer entry `%s`: open `%s`", ap->entry, comp);
                         goto out;
                 }
                 close(cur);
@@ -542,9 +540,8 @@ static int clear_lower(struct applier *ap, int dfd, const char *canon, berth_err
                         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                             !S_ISDIR(st.st_mode))
                                 continue;
-                        cleanup_close int sub = openat(dirfd(d), de->d_name,
-                                                       O_PATH | O_DIRECTORY | O_NOFOLLOW |
-                                                               O_CLOEXEC);
+                        cleanup_close int sub = openat(
+                            dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub < 0)
                                 return berth_fail_errno(err, "open `%s`", p);
                         ret = clear_lower(ap, sub, p, err);
@@ -569,8 +566,8 @@ static int apply_xattrs(struct applier *ap, int fd, struct archive_entry *e, ber
                 if (fsetxattr(fd, name, value, size, 0) < 0) {
                         if (errno == EOPNOTSUPP)
                                 continue;
-                        return berth_fail_errno(err, "layer entry `%s`: set xattr `%s`",
-                                                ap->entry, name);
+                        return berth_fail_errno(err, "layer entry `%s`: set xattr `%s`", ap->entry,
+                                                name);
                 }
         }
         return 0;
@@ -639,8 +636,7 @@ static int write_data(struct applier *ap, struct archive *a, int fd, struct arch
                 while (len > 0) {
                         ssize_t n = TEMP_FAILURE_RETRY_INT(pwrite(fd, p, len, off));
                         if (n < 0)
-                                return berth_fail_errno(err, "layer entry `%s`: write",
-                                                        ap->entry);
+                                return berth_fail_errno(err, "layer entry `%s`: write", ap->entry);
                         p += n;
                         off += n;
                         len -= (size_t)n;
@@ -661,8 +657,7 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
 {
         if (strcmp(base, WH_OPAQUE) == 0) {
                 if (ap->flags & BERTH_LAYER_APPLY_OVERLAY) {
-                        cleanup_close int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY |
-                                                                        O_CLOEXEC);
+                        cleanup_close int fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fd < 0 || fsetxattr(fd, OVL_OPAQUE_XATTR, "y", 1, 0) < 0)
                                 return berth_fail_errno(err, "layer entry `%s`: mark opaque",
                                                         ap->entry);
@@ -683,8 +678,8 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
                 struct timespec ts[2];
                 entry_times(e, ts);
                 if (mknodat(pfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0 ||
-                    fchownat(pfd, victim, (uid_t)archive_entry_uid(e),
-                             (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0 ||
+                    fchownat(pfd, victim, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                             AT_SYMLINK_NOFOLLOW) < 0 ||
                     fchmodat(pfd, victim, archive_entry_perm(e) & 0777, 0) < 0 ||
                     utimensat(pfd, victim, ts, AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: create whiteout",
@@ -736,10 +731,8 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         if (name[0] == '\0') {
                 /* The root itself ("./"): only its metadata. */
                 if (hardlink != NULL || type != AE_IFDIR)
-                        return berth_fail(err, EINVAL, "layer entry `%s`: not a directory",
-                                          raw);
-                cleanup_close int fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY |
-                                                                     O_CLOEXEC);
+                        return berth_fail(err, EINVAL, "layer entry `%s`: not a directory", raw);
+                cleanup_close int fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return berth_fail_errno(err, "open the layer root");
                 int ret = apply_meta_fd(ap, fd, e, err);
@@ -782,7 +775,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 char *tslash = strrchr(tname, '/');
                 const char *tbase = tslash ? tslash + 1 : tname;
                 cleanup_free char *tparent =
-                        tslash ? xstrndup(tname, (size_t)(tslash - tname)) : xstrdup("");
+                    tslash ? xstrndup(tname, (size_t)(tslash - tname)) : xstrdup("");
                 cleanup_close int tfd = -1;
                 cleanup_free char *tcanon = NULL;
                 int ret = walk_dir(ap, tparent, false, &tfd, &tcanon, err);
@@ -790,8 +783,8 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                         return ret;
                 struct stat tst;
                 if (fstatat(tfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0)
-                        return berth_fail_errno(err, "layer entry `%s`: hardlink target `%s`",
-                                                raw, hardlink);
+                        return berth_fail_errno(err, "layer entry `%s`: hardlink target `%s`", raw,
+                                                hardlink);
                 if (S_ISDIR(tst.st_mode))
                         return berth_fail(err, EPERM,
                                           "layer entry `%s`: hardlink to directory `%s`", raw,
@@ -807,15 +800,16 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         switch (type) {
         case AE_IFDIR: {
                 if (mkdirat(pfd, base, 0700) < 0) {
-                        int ret = errno == EEXIST ? make_way(ap, pfd, base, true, &exists, err)
-                                                  : berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
+                        int ret = errno == EEXIST
+                                      ? make_way(ap, pfd, base, true, &exists, err)
+                                      : berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
                         if (ret < 0)
                                 return ret;
                         if (!exists && mkdirat(pfd, base, 0700) < 0)
                                 return berth_fail_errno(err, "layer entry `%s`: mkdir", raw);
                 }
-                cleanup_close int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                                 O_CLOEXEC);
+                cleanup_close int fd =
+                    openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return berth_fail_errno(err, "layer entry `%s`: open", raw);
                 int ret = apply_meta_fd(ap, fd, e, err);
@@ -850,15 +844,16 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
                 if (target == NULL || target[0] == '\0')
                         return berth_fail(err, EINVAL, "layer entry `%s`: empty symlink", raw);
                 if (symlinkat(target, pfd, base) < 0) {
-                        int ret = errno == EEXIST ? make_way(ap, pfd, base, false, &exists, err)
-                                                  : berth_fail_errno(err, "layer entry `%s`: symlink", raw);
+                        int ret = errno == EEXIST
+                                      ? make_way(ap, pfd, base, false, &exists, err)
+                                      : berth_fail_errno(err, "layer entry `%s`: symlink", raw);
                         if (ret < 0)
                                 return ret;
                         if (symlinkat(target, pfd, base) < 0)
                                 return berth_fail_errno(err, "layer entry `%s`: symlink", raw);
                 }
-                if (fchownat(pfd, base, (uid_t)archive_entry_uid(e),
-                             (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+                if (fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                             AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: chown", raw);
                 if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: set times", raw);
@@ -867,19 +862,20 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         case AE_IFCHR:
         case AE_IFBLK:
         case AE_IFIFO: {
-                dev_t dev = type == AE_IFIFO ? 0
-                                             : makedev(archive_entry_rdevmajor(e),
-                                                       archive_entry_rdevminor(e));
+                dev_t dev = type == AE_IFIFO
+                                ? 0
+                                : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
                 if (mknodat(pfd, base, type | 0600, dev) < 0) {
-                        int ret = errno == EEXIST ? make_way(ap, pfd, base, false, &exists, err)
-                                                  : berth_fail_errno(err, "layer entry `%s`: mknod", raw);
+                        int ret = errno == EEXIST
+                                      ? make_way(ap, pfd, base, false, &exists, err)
+                                      : berth_fail_errno(err, "layer entry `%s`: mknod", raw);
                         if (ret < 0)
                                 return ret;
                         if (mknodat(pfd, base, type | 0600, dev) < 0)
                                 return berth_fail_errno(err, "layer entry `%s`: mknod", raw);
                 }
-                if (fchownat(pfd, base, (uid_t)archive_entry_uid(e),
-                             (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+                if (fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                             AT_SYMLINK_NOFOLLOW) < 0)
                         return berth_fail_errno(err, "layer entry `%s`: chown", raw);
                 /* A node just made by us, not a symlink: fchmodat is safe. */
                 if (fchmodat(pfd, base, archive_entry_perm(e) & 07777, 0) < 0)
@@ -902,10 +898,10 @@ static int finish_dir_times(struct applier *ap, berth_error **err)
          * gets its time after theirs. */
         for (size_t i = ap->n_dirs; i-- > 0;) {
                 struct dir_time *d = &ap->dirs[i];
-                cleanup_close int fd = d->path[0]
-                        ? berth_open_in_root(ap->root, d->path,
-                                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, NULL)
-                        : openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                cleanup_close int fd =
+                    d->path[0] ? berth_open_in_root(ap->root, d->path,
+                                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, NULL)
+                               : openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue; /* removed by a later whiteout */
                 if (futimens(fd, d->times) < 0)
@@ -924,11 +920,11 @@ static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compressi
                         unsigned flags, const struct berth_layer_limits *limits,
                         struct berth_layer_apply_stats *ret, berth_error **err);
 
-int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c,
-                             unsigned flags, const struct berth_layer_limits *limits,
+int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c, unsigned flags,
+                             const struct berth_layer_limits *limits,
                              struct berth_layer_apply_stats *ret, berth_error **err)
 {
-        struct reader r = { .fd = tar_fd };
+        struct reader r = {.fd = tar_fd};
         return apply_reader(dirfd, &r, c, flags, limits, ret, err);
 }
 
@@ -937,7 +933,7 @@ int berth_layer_apply_stream(int dirfd, berth_layer_read_fn fn, void *ud,
                              const struct berth_layer_limits *limits,
                              struct berth_layer_apply_stats *ret, berth_error **err)
 {
-        struct reader r = { .fd = -1, .read_fn = fn, .read_ud = ud };
+        struct reader r = {.fd = -1, .read_fn = fn, .read_ud = ud};
         return apply_reader(dirfd, &r, c, flags, limits, ret, err);
 }
 
@@ -946,7 +942,7 @@ static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compressi
                         struct berth_layer_apply_stats *ret, berth_error **err)
 {
         struct reader r = *rp;
-        struct applier ap = { .root = dirfd, .flags = flags, .cache_fd = -1 };
+        struct applier ap = {.root = dirfd, .flags = flags, .cache_fd = -1};
         __attribute__((cleanup(archive_freep))) struct archive *a = NULL;
         uint64_t entries = 0;
         int res;
@@ -972,8 +968,7 @@ static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compressi
                 if (r.err == NULL && r.tar_size == 0)
                         berth_fail(err, 0, "layer: empty stream");
                 else if (r.err == NULL)
-                        berth_fail(err, 0, "layer: not a tar stream: %s",
-                                   archive_error_string(a));
+                        berth_fail(err, 0, "layer: not a tar stream: %s", archive_error_string(a));
                 res = -EIO;
                 goto out_reader;
         }

@@ -23,8 +23,8 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define BUF_SIZE (128 * 1024)
-#define MAX_DEPTH 1024
+#define BUF_SIZE           (128 * 1024)
+#define MAX_DEPTH          1024
 #define XATTR_LIST_MAX_LEN 65536
 
 /* ---- Output: tar bytes hashed, compressed, hashed again, written. ---- */
@@ -81,9 +81,9 @@ static int writer_push(struct writer *w, const void *data, size_t len, bool fini
                                 return 0;
                 }
         case BERTH_LAYER_ZSTD: {
-                ZSTD_inBuffer in = { data, len, 0 };
+                ZSTD_inBuffer in = {data, len, 0};
                 for (;;) {
-                        ZSTD_outBuffer out = { w->buf, BUF_SIZE, 0 };
+                        ZSTD_outBuffer out = {w->buf, BUF_SIZE, 0};
                         size_t zr = ZSTD_compressStream2(w->zc, &out, &in,
                                                          finish ? ZSTD_e_end : ZSTD_e_continue);
                         if (ZSTD_isError(zr))
@@ -156,8 +156,7 @@ static void xattrs_free(struct xattrs *x)
         free(x->lens);
 }
 
-static int read_xattrs(int fd, const char *path, bool is_link, struct xattrs *x,
-                       berth_error **err)
+static int read_xattrs(int fd, const char *path, bool is_link, struct xattrs *x, berth_error **err)
 {
         char list[XATTR_LIST_MAX_LEN];
         ssize_t len;
@@ -281,8 +280,8 @@ static int write_file_data(struct differ *d, int fd, const char *path, off_t siz
 
 static int walk(struct differ *d, int dfd, const char *rel, unsigned depth, berth_error **err);
 
-static int emit_one(struct differ *d, int dfd, const char *name, const char *rel,
-                    unsigned depth, berth_error **err)
+static int emit_one(struct differ *d, int dfd, const char *name, const char *rel, unsigned depth,
+                    berth_error **err)
 {
         cleanup_free char *path = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
         struct stat st;
@@ -292,17 +291,17 @@ static int emit_one(struct differ *d, int dfd, const char *name, const char *rel
                 return berth_fail_errno(err, "stat `%s`", path);
 
         if (d->overlay && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-                cleanup_free char *wh = rel[0] ? xasprintf("%s/.wh.%s", rel, name)
-                                               : xasprintf(".wh.%s", name);
+                cleanup_free char *wh =
+                    rel[0] ? xasprintf("%s/.wh.%s", rel, name) : xasprintf(".wh.%s", name);
                 return write_marker(d, wh, &st, err);
         }
         if (S_ISSOCK(st.st_mode))
                 return 0;
 
         bool is_link = S_ISLNK(st.st_mode);
-        int oflags = S_ISREG(st.st_mode) ? O_RDONLY
+        int oflags = S_ISREG(st.st_mode)   ? O_RDONLY
                      : S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY
-                     : O_PATH;
+                                           : O_PATH;
         cleanup_close int fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
         if (fd < 0 && errno == EPERM)
                 fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC);
@@ -345,11 +344,10 @@ static int emit_one(struct differ *d, int dfd, const char *name, const char *rel
                 if (first == NULL) {
                         if (d->n_links == d->cap_links) {
                                 d->cap_links = d->cap_links ? d->cap_links * 2 : 16;
-                                d->links = xrealloc(d->links,
-                                                    d->cap_links * sizeof(*d->links));
+                                d->links = xrealloc(d->links, d->cap_links * sizeof(*d->links));
                         }
-                        d->links[d->n_links++] = (struct link_seen){ st.st_dev, st.st_ino,
-                                                                     xstrdup(path) };
+                        d->links[d->n_links++] =
+                            (struct link_seen){st.st_dev, st.st_ino, xstrdup(path)};
                 }
         }
 
@@ -449,8 +447,8 @@ static int tree_to_tar(int dirfd, int out_fd, enum berth_layer_compression c, bo
                        const struct berth_layer_diff_opts *opts,
                        struct berth_layer_diff_result *ret, berth_error **err)
 {
-        struct writer w = { .fd = out_fd, .comp = c == BERTH_LAYER_AUTO ? BERTH_LAYER_GZIP : c };
-        struct differ d = { .overlay = overlay };
+        struct writer w = {.fd = out_fd, .comp = c == BERTH_LAYER_AUTO ? BERTH_LAYER_GZIP : c};
+        struct differ d = {.overlay = overlay};
         __attribute__((cleanup(archive_wfreep))) struct archive *a = NULL;
         int level = opts ? opts->level : 0;
         int res;
@@ -489,8 +487,7 @@ static int tree_to_tar(int dirfd, int out_fd, enum berth_layer_compression c, bo
                         res = berth_fail(err, ENOMEM, "initialise zstd");
                         goto out;
                 }
-                (void)ZSTD_CCtx_setParameter(w.zc, ZSTD_c_compressionLevel,
-                                             level > 0 ? level : 3);
+                (void)ZSTD_CCtx_setParameter(w.zc, ZSTD_c_compressionLevel, level > 0 ? level : 3);
                 (void)ZSTD_CCtx_setParameter(w.zc, ZSTD_c_checksumFlag, 1);
                 break;
         case BERTH_LAYER_PLAIN:
@@ -548,8 +545,8 @@ out:
 }
 
 int berth_layer_diff(int upper_dirfd, int out_fd, enum berth_layer_compression c,
-                     const struct berth_layer_diff_opts *opts,
-                     struct berth_layer_diff_result *ret, berth_error **err)
+                     const struct berth_layer_diff_opts *opts, struct berth_layer_diff_result *ret,
+                     berth_error **err)
 {
         return tree_to_tar(upper_dirfd, out_fd, c, true, opts, ret, err);
 }

@@ -13,7 +13,7 @@
 #include "util/error.h"
 
 enum berth_layer_compression {
-        BERTH_LAYER_AUTO,  /* sniff gzip / zstd magic, else plain */
+        BERTH_LAYER_AUTO, /* sniff gzip / zstd magic, else plain */
         BERTH_LAYER_PLAIN,
         BERTH_LAYER_GZIP,
         BERTH_LAYER_ZSTD,
@@ -58,8 +58,8 @@ struct berth_layer_apply_stats {
 int berth_layer_apply(int dirfd, int tar_fd, enum berth_layer_compression c, unsigned flags,
                       struct berth_layer_apply_stats *ret, berth_error **err);
 /* Same, with explicit limits (NULL for the defaults). */
-int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c,
-                             unsigned flags, const struct berth_layer_limits *limits,
+int berth_layer_apply_limits(int dirfd, int tar_fd, enum berth_layer_compression c, unsigned flags,
+                             const struct berth_layer_limits *limits,
                              struct berth_layer_apply_stats *ret, berth_error **err);
 
 /* A source of layer bytes: fills BUF with up to LEN bytes, returns how many,
@@ -93,8 +93,8 @@ struct berth_layer_diff_result {
  * or redirect_dir upper is refused. The output is deterministic: sorted
  * names, no atime/ctime, no user/group names. BERTH_LAYER_AUTO means gzip. */
 int berth_layer_diff(int upper_dirfd, int out_fd, enum berth_layer_compression c,
-                     const struct berth_layer_diff_opts *opts,
-                     struct berth_layer_diff_result *ret, berth_error **err);
+                     const struct berth_layer_diff_opts *opts, struct berth_layer_diff_result *ret,
+                     berth_error **err);
 
 /* Write a plain tar of the whole tree under DIRFD (docker export). */
 int berth_tree_export(int dirfd, int out_fd, berth_error **err);
@@ -104,8 +104,7 @@ int berth_tree_export(int dirfd, int out_fd, berth_error **err);
 
 /* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
  * Returns -EINVAL when a digest is not a valid sha256 digest. */
-int berth_chain_id(const char *parent_chain, const char *diff_id,
-                   char out[BERTH_DIGEST_STR_LEN]);
+int berth_chain_id(const char *parent_chain, const char *diff_id, char out[BERTH_DIGEST_STR_LEN]);
 
 /* Unpack the layer read from TAR_FD on top of PARENT_CHAIN (NULL for the
  * first layer) into its snapshot directory: into a temporary directory
@@ -113,8 +112,7 @@ int berth_chain_id(const char *parent_chain, const char *diff_id,
  * the stream is still read and its digests computed, and the existing
  * snapshot is kept. */
 int berth_snapshot_unpack(const char *data_root, const char *parent_chain, int tar_fd,
-                          enum berth_layer_compression c,
-                          struct berth_layer_apply_stats *ret_stats,
+                          enum berth_layer_compression c, struct berth_layer_apply_stats *ret_stats,
                           char ret_chain[BERTH_DIGEST_STR_LEN], berth_error **err);
 
 /* The two halves of berth_snapshot_unpack(), for unpacking layers in

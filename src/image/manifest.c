@@ -81,8 +81,7 @@ static int parse_descriptor(json_object *o, const char *what, struct berth_descr
 }
 
 static int parse_descriptor_array(json_object *arr, const char *what, size_t max,
-                                  struct berth_descriptor **ret, size_t *ret_n,
-                                  berth_error **err)
+                                  struct berth_descriptor **ret, size_t *ret_n, berth_error **err)
 {
         size_t n;
         struct berth_descriptor *v;
@@ -123,8 +122,8 @@ int berth_manifest_parse(const char *data, size_t len, const char *media_type_hi
         int r;
 
         if (len > BERTH_IMAGE_MAX_JSON)
-                return berth_fail(err, EFBIG, "manifest is %zu bytes, more than the %u allowed", len,
-                                  BERTH_IMAGE_MAX_JSON);
+                return berth_fail(err, EFBIG, "manifest is %zu bytes, more than the %u allowed",
+                                  len, BERTH_IMAGE_MAX_JSON);
         r = berth_json_parse(data, len, "manifest", &o, err);
         if (r < 0)
                 return r;
@@ -132,7 +131,8 @@ int berth_manifest_parse(const char *data, size_t len, const char *media_type_hi
                 return berth_fail(err, EINVAL, "manifest is not a JSON object");
         version = berth_json_int(o, "schemaVersion", -1);
         if (version != 2)
-                return berth_fail(err, ENOTSUP, "unsupported manifest schemaVersion %lld (only 2 is supported)",
+                return berth_fail(err, ENOTSUP,
+                                  "unsupported manifest schemaVersion %lld (only 2 is supported)",
                                   (long long)version);
         mt = berth_json_str(o, "mediaType");
         if (mt == NULL)
@@ -193,7 +193,7 @@ char *berth_json_canonical(json_object *o, size_t *ret_len)
 {
         size_t len;
         const char *s = json_object_to_json_string_length(
-                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (ret_len)
                 *ret_len = len;
         return xstrndup(s, len);
@@ -202,7 +202,8 @@ char *berth_json_canonical(json_object *o, size_t *ret_len)
 static json_object *descriptor_json(const struct berth_descriptor *d, bool docker)
 {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "mediaType", json_object_new_string(d->media_type ? d->media_type : ""));
+        json_object_object_add(o, "mediaType",
+                               json_object_new_string(d->media_type ? d->media_type : ""));
         if (docker) {
                 json_object_object_add(o, "size", json_object_new_int64(d->size));
                 json_object_object_add(o, "digest", json_object_new_string(d->digest));
@@ -212,7 +213,8 @@ static json_object *descriptor_json(const struct berth_descriptor *d, bool docke
         }
         if (d->ref_name != NULL) {
                 json_object *a = json_object_new_object();
-                json_object_object_add(a, "io.containerd.image.name", json_object_new_string(d->ref_name));
+                json_object_object_add(a, "io.containerd.image.name",
+                                       json_object_new_string(d->ref_name));
                 cleanup_ref struct berth_ref *r = NULL;
                 if (berth_ref_parse(d->ref_name, &r, NULL) == 0 && r->tag != NULL)
                         json_object_object_add(a, "org.opencontainers.image.ref.name",
@@ -221,7 +223,8 @@ static json_object *descriptor_json(const struct berth_descriptor *d, bool docke
         }
         if (d->os != NULL || d->arch != NULL) {
                 json_object *p = json_object_new_object();
-                json_object_object_add(p, "architecture", json_object_new_string(d->arch ? d->arch : ""));
+                json_object_object_add(p, "architecture",
+                                       json_object_new_string(d->arch ? d->arch : ""));
                 json_object_object_add(p, "os", json_object_new_string(d->os ? d->os : ""));
                 if (d->variant)
                         json_object_object_add(p, "variant", json_object_new_string(d->variant));
@@ -276,9 +279,8 @@ const char *berth_host_arch(void)
         static const struct {
                 const char *uname, *goarch;
         } map[] = {
-                { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" },
-                { "i686", "386" },     { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
-                { "riscv64", "riscv64" },
+            {"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},      {"i686", "386"},
+            {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"},
         };
         struct utsname u;
         if (uname(&u) == 0)
@@ -288,9 +290,9 @@ const char *berth_host_arch(void)
         return "amd64";
 }
 
-const struct berth_descriptor *berth_index_select(const struct berth_manifest *idx,
-                                                  const char *os, const char *arch,
-                                                  const char *variant, berth_error **err)
+const struct berth_descriptor *berth_index_select(const struct berth_manifest *idx, const char *os,
+                                                  const char *arch, const char *variant,
+                                                  berth_error **err)
 {
         const struct berth_descriptor *best = NULL;
         if (os == NULL)
@@ -323,7 +325,8 @@ int berth_layer_media_compression(const char *mt)
         if (strcmp(mt, BERTH_MT_OCI_LAYER) == 0 || strcmp(mt, BERTH_MT_DOCKER_LAYER) == 0 ||
             strcmp(mt, "application/vnd.oci.image.layer.nondistributable.v1.tar") == 0)
                 return 0;
-        if (strcmp(mt, BERTH_MT_OCI_LAYER_GZIP) == 0 || strcmp(mt, BERTH_MT_DOCKER_LAYER_GZIP) == 0 ||
+        if (strcmp(mt, BERTH_MT_OCI_LAYER_GZIP) == 0 ||
+            strcmp(mt, BERTH_MT_DOCKER_LAYER_GZIP) == 0 ||
             strcmp(mt, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip") == 0 ||
             strcmp(mt, "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip") == 0)
                 return 1;
@@ -377,7 +380,9 @@ int berth_image_config_parse(const char *data, size_t len, struct berth_image_co
                 const char *d = json_object_get_string(json_object_array_get_idx(ids, i));
                 if (d == NULL || !berth_digest_valid(d)) {
                         c->n_diff_ids = i;
-                        return berth_fail(err, EINVAL, "image config: rootfs.diff_ids[%zu] is not a sha256 digest", i);
+                        return berth_fail(
+                            err, EINVAL,
+                            "image config: rootfs.diff_ids[%zu] is not a sha256 digest", i);
                 }
                 c->diff_ids[i] = xstrdup(d);
         }

@@ -153,9 +153,11 @@ int store_record_write(struct berth_image_store *s, const struct berth_image *im
 
         json_object_object_add(o, "id", json_object_new_string(img->id));
         json_object_object_add(o, "manifest", json_object_new_string(img->manifest_digest));
-        json_object_object_add(o, "manifestMediaType",
-                               json_object_new_string(img->manifest_media_type ? img->manifest_media_type : ""));
-        json_object_object_add(o, "created", json_object_new_string(img->created ? img->created : ""));
+        json_object_object_add(
+            o, "manifestMediaType",
+            json_object_new_string(img->manifest_media_type ? img->manifest_media_type : ""));
+        json_object_object_add(o, "created",
+                               json_object_new_string(img->created ? img->created : ""));
         json_object_object_add(o, "size", json_object_new_int64(img->size));
         for (size_t i = 0; i < img->n_layers; i++) {
                 const struct berth_image_layer *l = &img->layers[i];
@@ -163,7 +165,8 @@ int store_record_write(struct berth_image_store *s, const struct berth_image *im
                 json_object_object_add(lo, "digest", json_object_new_string(l->digest));
                 json_object_object_add(lo, "diffID", json_object_new_string(l->diff_id));
                 json_object_object_add(lo, "chainID", json_object_new_string(l->chain_id));
-                json_object_object_add(lo, "mediaType", json_object_new_string(l->media_type ? l->media_type : ""));
+                json_object_object_add(lo, "mediaType",
+                                       json_object_new_string(l->media_type ? l->media_type : ""));
                 json_object_object_add(lo, "size", json_object_new_int64(l->size));
                 json_object_object_add(lo, "unpackedSize", json_object_new_int64(l->unpacked_size));
                 json_object_array_add(layers, lo);
@@ -215,7 +218,8 @@ static int record_load(struct berth_image_store *s, const char *id, json_object 
                 struct berth_image_layer *l = &img->layers[i];
                 snprintf(l->digest, sizeof(l->digest), "%s", berth_json_str(lo, "digest") ?: "");
                 snprintf(l->diff_id, sizeof(l->diff_id), "%s", berth_json_str(lo, "diffID") ?: "");
-                snprintf(l->chain_id, sizeof(l->chain_id), "%s", berth_json_str(lo, "chainID") ?: "");
+                snprintf(l->chain_id, sizeof(l->chain_id), "%s",
+                         berth_json_str(lo, "chainID") ?: "");
                 l->media_type = xstrdup(berth_json_str(lo, "mediaType") ?: "");
                 l->size = berth_json_int(lo, "size", 0);
                 l->unpacked_size = berth_json_int(lo, "unpackedSize", 0);
@@ -350,7 +354,9 @@ static int resolve(struct berth_image_store *s, json_object *tags, const char *n
                         if (strncmp(*id + 7, prefix, plen) != 0)
                                 continue;
                         if (found != NULL)
-                                return berth_fail(err, EINVAL, "image id prefix `%s` is ambiguous; give more digits", name);
+                                return berth_fail(
+                                    err, EINVAL,
+                                    "image id prefix `%s` is ambiguous; give more digits", name);
                         found = *id;
                 }
                 if (found != NULL) {
@@ -376,7 +382,9 @@ int berth_image_get(struct berth_image_store *s, const char *name, struct berth_
                 return r;
         r = record_load(s, id, tags, ret, err);
         if (r == -ENOENT)
-                return berth_fail(err, ENOENT, "No such image: %s (its record is missing; run `berth image check`)", name);
+                return berth_fail(
+                    err, ENOENT,
+                    "No such image: %s (its record is missing; run `berth image check`)", name);
         return r;
 }
 
@@ -394,7 +402,8 @@ int berth_image_tag(struct berth_image_store *s, const char *name, const char *r
         if (r < 0)
                 return r;
         if (parsed->digest != NULL)
-                return berth_fail(err, EINVAL, "refusing to create a tag with a digest reference (`%s`)", ref);
+                return berth_fail(err, EINVAL,
+                                  "refusing to create a tag with a digest reference (`%s`)", ref);
         berth_ref_with_default_tag(parsed);
         full = berth_ref_string(parsed);
         r = berth_image_store_lock(s, err);
@@ -470,8 +479,8 @@ int berth_image_store_release_layer(struct berth_image_store *s, const char *cha
         return r;
 }
 
-int berth_image_hold(struct berth_image_store *s, const struct berth_image *img,
-                     const char *holder, berth_error **err)
+int berth_image_hold(struct berth_image_store *s, const struct berth_image *img, const char *holder,
+                     berth_error **err)
 {
         for (size_t i = 0; i < img->n_layers; i++) {
                 int r = berth_image_store_hold_layer(s, img->layers[i].chain_id, holder, err);
@@ -572,8 +581,10 @@ int store_unpack_layer(struct berth_image_store *s, const struct berth_image_lay
         if (strcmp(st.digest, l->digest) != 0 || strcmp(st.diff_id, l->diff_id) != 0 ||
             strcmp(chain, l->chain_id) != 0) {
                 (void)berth_snapshot_remove(s->root, chain, NULL);
-                return berth_fail(err, EINVAL, "layer %s: its content has diffID %s, but the image config says %s",
-                                  l->digest, st.diff_id, l->diff_id);
+                return berth_fail(
+                    err, EINVAL,
+                    "layer %s: its content has diffID %s, but the image config says %s", l->digest,
+                    st.diff_id, l->diff_id);
         }
         if (ret_unpacked)
                 *ret_unpacked = (int64_t)st.unpacked_size;
@@ -665,7 +676,8 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
         if (r < 0)
                 return r;
         if (cfg->n_diff_ids != m->n_layers)
-                return berth_fail(err, EINVAL, "the manifest has %zu layers but the config lists %zu diffIDs",
+                return berth_fail(err, EINVAL,
+                                  "the manifest has %zu layers but the config lists %zu diffIDs",
                                   m->n_layers, cfg->n_diff_ids);
         img = xmalloc0(sizeof(*img));
         snprintf(img->id, sizeof(img->id), "%s", m->config.digest);
@@ -693,7 +705,8 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
                 if (r < 0)
                         return r;
                 if (size != d->size)
-                        return berth_fail(err, EINVAL, "layer %s has %lld bytes but the manifest says %lld",
+                        return berth_fail(err, EINVAL,
+                                          "layer %s has %lld bytes but the manifest says %lld",
                                           d->digest, (long long)size, (long long)d->size);
                 snprintf(l->digest, sizeof(l->digest), "%s", d->digest);
                 snprintf(l->diff_id, sizeof(l->diff_id), "%s", cfg->diff_ids[i]);
@@ -702,13 +715,15 @@ int berth_image_register(struct berth_image_store *s, const char *manifest_diges
                         return berth_fail(err, -r, "layer %zu: invalid diffID", i);
                 l->media_type = xstrdup(d->media_type);
                 l->size = size;
-                if (old != NULL && i < old->n_layers && strcmp(old->layers[i].chain_id, l->chain_id) == 0)
+                if (old != NULL && i < old->n_layers &&
+                    strcmp(old->layers[i].chain_id, l->chain_id) == 0)
                         l->unpacked_size = old->layers[i].unpacked_size;
         }
         for (size_t i = 0; i < img->n_layers; i++) {
                 struct berth_image_layer *l = &img->layers[i];
                 int64_t unpacked;
-                r = store_unpack_layer(s, l, i ? img->layers[i - 1].chain_id : NULL, &unpacked, err);
+                r = store_unpack_layer(s, l, i ? img->layers[i - 1].chain_id : NULL, &unpacked,
+                                       err);
                 if (r < 0)
                         return r;
                 if (unpacked >= 0)
@@ -809,7 +824,8 @@ int berth_image_store_gc(struct berth_image_store *s, char *const *only, int64_t
 
 static bool image_in_use(struct berth_image_store *s, const struct berth_image *img)
 {
-        return img->n_layers > 0 && store_layer_holders(s, img->layers[img->n_layers - 1].chain_id) > 0;
+        return img->n_layers > 0 &&
+               store_layer_holders(s, img->layers[img->n_layers - 1].chain_id) > 0;
 }
 
 static int remove_image_locked(struct berth_image_store *s, const char *name, bool force,
@@ -845,7 +861,9 @@ static int remove_image_locked(struct berth_image_store *s, const char *name, bo
                         return store_tags_save(s, tags, err);
         } else {
                 if (ntags > 1 && !force) {
-                        return berth_fail(err, EBUSY, "conflict: unable to delete %.12s (must be forced) - image is referenced in multiple repositories",
+                        return berth_fail(err, EBUSY,
+                                          "conflict: unable to delete %.12s (must be forced) - "
+                                          "image is referenced in multiple repositories",
                                           id + 7);
                 }
                 for (char **t = img->repo_tags; t && *t; t++) {
@@ -855,7 +873,9 @@ static int remove_image_locked(struct berth_image_store *s, const char *name, bo
                 }
         }
         if (image_in_use(s, img) && !force) {
-                return berth_fail(err, EBUSY, "conflict: unable to delete %.12s (cannot be forced) - image is being used by a container",
+                return berth_fail(err, EBUSY,
+                                  "conflict: unable to delete %.12s (cannot be forced) - image is "
+                                  "being used by a container",
                                   id + 7);
         }
         r = store_tags_save(s, tags, err);
@@ -885,8 +905,8 @@ static int remove_image_locked(struct berth_image_store *s, const char *name, bo
         return 0;
 }
 
-int berth_image_remove(struct berth_image_store *s, const char *name, bool force,
-                       char ***ret_lines, berth_error **err)
+int berth_image_remove(struct berth_image_store *s, const char *name, bool force, char ***ret_lines,
+                       berth_error **err)
 {
         cleanup_strv char **lines = xmalloc0(sizeof(char *));
         int r = berth_image_store_lock(s, err);

@@ -20,8 +20,8 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-#define DEFAULT_DOMAIN "docker.io"
-#define LEGACY_DOMAIN "index.docker.io"
+#define DEFAULT_DOMAIN  "docker.io"
+#define LEGACY_DOMAIN   "index.docker.io"
 #define OFFICIAL_PREFIX "library/"
 
 void berth_ref_free(struct berth_ref *r)
@@ -186,9 +186,13 @@ static int digest_parse(const char *d, berth_error **err)
                 if (!isxdigit((unsigned char)colon[1 + i]))
                         return 1;
         if (alen != 6 || strncmp(d, "sha256", 6) != 0)
-                return berth_fail(err, EINVAL, "invalid reference format: unsupported digest algorithm in `%s`", d);
+                return berth_fail(err, EINVAL,
+                                  "invalid reference format: unsupported digest algorithm in `%s`",
+                                  d);
         if (!berth_digest_valid(d))
-                return berth_fail(err, EINVAL, "invalid reference format: invalid checksum digest format in `%s`", d);
+                return berth_fail(
+                    err, EINVAL, "invalid reference format: invalid checksum digest format in `%s`",
+                    d);
         return 0;
 }
 
@@ -246,7 +250,9 @@ int berth_ref_parse(const char *s, struct berth_ref **ret, berth_error **err)
         int m;
 
         if (*s == '\0')
-                return berth_fail(err, EINVAL, "invalid reference format: repository name must have at least one component");
+                return berth_fail(
+                    err, EINVAL,
+                    "invalid reference format: repository name must have at least one component");
         m = match_reference(s, &r, err);
         if (m < 0)
                 return m;
@@ -257,14 +263,20 @@ int berth_ref_parse(const char *s, struct berth_ref **ret, berth_error **err)
                         *p = (char)tolower((unsigned char)*p);
                 if (match_reference(lower, &tmp, NULL) == 0) {
                         berth_ref_free(tmp);
-                        return berth_fail(err, EINVAL, "invalid reference format: repository name (`%s`) must be lowercase", s);
+                        return berth_fail(
+                            err, EINVAL,
+                            "invalid reference format: repository name (`%s`) must be lowercase",
+                            s);
                 }
                 return berth_fail(err, EINVAL, "invalid reference format: `%s`", s);
         }
         size_t namelen = strlen(r->path) + (r->domain ? strlen(r->domain) + 1 : 0);
         if (namelen > BERTH_REF_MAX_NAME) {
                 berth_ref_free(r);
-                return berth_fail(err, EINVAL, "invalid reference format: repository name must not be more than %d characters", BERTH_REF_MAX_NAME);
+                return berth_fail(
+                    err, EINVAL,
+                    "invalid reference format: repository name must not be more than %d characters",
+                    BERTH_REF_MAX_NAME);
         }
         *ret = r;
         return 0;
@@ -290,9 +302,14 @@ int berth_ref_parse_normalized(const char *s, struct berth_ref **ret, berth_erro
         int rc;
 
         if (*s == '\0')
-                return berth_fail(err, EINVAL, "invalid reference format: repository name must have at least one component");
+                return berth_fail(
+                    err, EINVAL,
+                    "invalid reference format: repository name must have at least one component");
         if (is_64_hex(s))
-                return berth_fail(err, EINVAL, "invalid repository name (`%s`), cannot specify 64-byte hexadecimal strings", s);
+                return berth_fail(
+                    err, EINVAL,
+                    "invalid repository name (`%s`), cannot specify 64-byte hexadecimal strings",
+                    s);
         /* splitDockerDomain */
         slash = strchr(s, '/');
         if (slash == NULL) {
@@ -328,7 +345,10 @@ int berth_ref_parse_normalized(const char *s, struct berth_ref **ret, berth_erro
                 for (size_t i = 0; i < n; i++)
                         if (isupper((unsigned char)remainder[i])) {
                                 cleanup_free char *repo = xstrndup(remainder, n);
-                                return berth_fail(err, EINVAL, "invalid reference format: repository name (`%s`) must be lowercase", repo);
+                                return berth_fail(err, EINVAL,
+                                                  "invalid reference format: repository name "
+                                                  "(`%s`) must be lowercase",
+                                                  repo);
                         }
         }
         full = xasprintf("%s/%s", domain, remainder);

@@ -180,8 +180,7 @@ int berth_snapshot_commit(const char *data_root, const char *tmp, const char *pa
 }
 
 int berth_snapshot_unpack(const char *data_root, const char *parent_chain, int tar_fd,
-                          enum berth_layer_compression c,
-                          struct berth_layer_apply_stats *ret_stats,
+                          enum berth_layer_compression c, struct berth_layer_apply_stats *ret_stats,
                           char ret_chain[BERTH_DIGEST_STR_LEN], berth_error **err)
 {
         cleanup_free char *tmp = NULL;
@@ -256,8 +255,7 @@ int berth_snapshot_cleanup_tmp(const char *data_root, berth_error **err)
 /* ---- Mounting. ---- */
 
 static int mount_new_api(const char *layers, const char *const *chain_ids, size_t n,
-                         const char *upper, const char *work, const char *target,
-                         berth_error **err)
+                         const char *upper, const char *work, const char *target, berth_error **err)
 {
         cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fs < 0) {
@@ -297,8 +295,7 @@ static int mount_new_api(const char *layers, const char *const *chain_ids, size_
 /* mount(2) with lower paths relative to the layers directory, from a child
  * that chdir()s there (the caller's working directory is not touched). */
 static int mount_legacy(const char *layers, const char *const *chain_ids, size_t n,
-                        const char *upper, const char *work, const char *target,
-                        berth_error **err)
+                        const char *upper, const char *work, const char *target, berth_error **err)
 {
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
         size_t len = 64;
@@ -354,8 +351,7 @@ static int mount_legacy(const char *layers, const char *const *chain_ids, size_t
 }
 
 int berth_snapshot_mount(const char *data_root, const char *const *chain_ids, size_t n,
-                         const char *upper, const char *work, const char *target,
-                         berth_error **err)
+                         const char *upper, const char *work, const char *target, berth_error **err)
 {
         cleanup_free char *layers = xasprintf("%s/layers", data_root);
 

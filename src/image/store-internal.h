@@ -20,14 +20,14 @@ struct berth_image_store {
          * known (archive.c); store_unpack_layer() commits them in order. */
         struct store_prepared *prepared;
         size_t n_prepared;
-        bool prepared_synced; /* a syncfs ran after the last was written */
-        bool serial_unpack;   /* load: unpack after storing, one at a time */
+        bool prepared_synced;   /* a syncfs ran after the last was written */
+        bool serial_unpack;     /* load: unpack after storing, one at a time */
         unsigned prepared_used; /* prepared snapshots committed (for tests) */
         size_t spool_max;       /* load: bytes queued for the unpackers (0: 64 MiB) */
 };
 
 struct store_prepared {
-        char digest[BERTH_DIGEST_STR_LEN];  /* of the blob it came from */
+        char digest[BERTH_DIGEST_STR_LEN]; /* of the blob it came from */
         char diff_id[BERTH_DIGEST_STR_LEN];
         char *tmp;        /* the temporary snapshot; NULL once committed */
         int64_t unpacked; /* bytes of file content */
@@ -54,8 +54,8 @@ bool store_strv_contains(char *const *v, const char *s);
 int store_uncompressed_digest(int fd, char ret_digest[BERTH_DIGEST_STR_LEN], int64_t *ret_size,
                               berth_error **err);
 /* Copy the uncompressed content of the blob DIGEST to CB. */
-int store_uncompressed_copy(int fd, int (*cb)(void *ud, const void *buf, size_t len),
-                            void *ud, berth_error **err);
+int store_uncompressed_copy(int fd, int (*cb)(void *ud, const void *buf, size_t len), void *ud,
+                            berth_error **err);
 
 /* Make sure the layer CHAIN_ID is unpacked from the blob (apply on top of
  * PARENT, the previous chain id, or NULL). *ret_unpacked (may be NULL) gets

@@ -16,11 +16,10 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-int berth_image_store_open(const char *data_root, struct berth_image_store **ret,
-                           berth_error **err)
+int berth_image_store_open(const char *data_root, struct berth_image_store **ret, berth_error **err)
 {
-        static const char *const dirs[] = { "blobs/sha256", "blobs/.tmp", "images/records",
-                                            "images/holds", "layers" };
+        static const char *const dirs[] = {"blobs/sha256", "blobs/.tmp", "images/records",
+                                           "images/holds", "layers"};
         struct berth_image_store *s;
         int r;
 
@@ -109,7 +108,7 @@ struct berth_blob_writer {
 };
 
 #define DIRECT_ALIGN 4096
-#define DIRECT_BUF (1 << 20)
+#define DIRECT_BUF   (1 << 20)
 
 void store_blob_writer_direct(struct berth_blob_writer *w)
 {
@@ -159,8 +158,7 @@ static int direct_flush(struct berth_blob_writer *w, bool final)
 }
 
 int berth_blob_writer_new(struct berth_image_store *s, const char *expected_digest,
-                          int64_t expected_size, struct berth_blob_writer **ret,
-                          berth_error **err)
+                          int64_t expected_size, struct berth_blob_writer **ret, berth_error **err)
 {
         struct berth_blob_writer *w;
         cleanup_free char *tmpl = NULL;
@@ -241,7 +239,9 @@ int berth_blob_writer_commit(struct berth_blob_writer *w, char ret_digest[BERTH_
         w->sha = NULL;
         w->failed = true; /* the writer is spent from here on */
         if (w->expected != NULL && strcmp(digest, w->expected) != 0)
-                return berth_fail(err, EINVAL, "blob digest mismatch: expected %s, got %s (the content is corrupt or truncated)",
+                return berth_fail(err, EINVAL,
+                                  "blob digest mismatch: expected %s, got %s (the content is "
+                                  "corrupt or truncated)",
                                   w->expected, digest);
         if (w->expected_size >= 0 && w->size != w->expected_size)
                 return berth_fail(err, EINVAL, "blob %s has %lld bytes, expected %lld", digest,
@@ -380,7 +380,9 @@ int berth_blob_read(struct berth_image_store *s, const char *digest, size_t max,
         buf[n] = '\0';
         berth_sha256_digest(buf, (size_t)n, actual);
         if (strcmp(actual, digest) != 0)
-                return berth_fail(err, EIO, "blob %s is corrupt on disk (its content has digest %s); run `berth image check`",
+                return berth_fail(err, EIO,
+                                  "blob %s is corrupt on disk (its content has digest %s); run "
+                                  "`berth image check`",
                                   digest, actual);
         *ret = steal_pointer(&buf);
         *ret_len = (size_t)n;

@@ -101,9 +101,9 @@ static int make_tar(int filter, const struct ent *ents, size_t n)
         return fd;
 }
 
-#define TAR(filter, ...)                                                                       \
-        make_tar(filter, (const struct ent[]){ __VA_ARGS__ },                                  \
-                 sizeof((const struct ent[]){ __VA_ARGS__ }) / sizeof(struct ent))
+#define TAR(filter, ...)                                                                           \
+        make_tar(filter, (const struct ent[]){__VA_ARGS__},                                        \
+                 sizeof((const struct ent[]){__VA_ARGS__}) / sizeof(struct ent))
 
 static int apply(int root, int tarfd, unsigned flags, berth_error **err)
 {
@@ -147,8 +147,7 @@ static void fd_digest(int fd, char out[BERTH_DIGEST_STR_LEN])
 {
         struct stat st;
         assert_int_equal(fstat(fd, &st), 0);
-        void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0)
-                             : NULL;
+        void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
         berth_sha256_digest(m, (size_t)st.st_size, out);
         if (m)
                 munmap(m, (size_t)st.st_size);
@@ -172,7 +171,7 @@ static bool fds_equal(int a, int b)
 }
 
 /* A minimal v2 file capability: cap_net_bind_service, effective. */
-static const unsigned char cap_net_bind[20] = { 0x01, 0x00, 0x00, 0x02, 0x00, 0x04 };
+static const unsigned char cap_net_bind[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x04};
 
 /* ---- Apply. ---- */
 
@@ -180,18 +179,24 @@ static void test_apply_types(void **state)
 {
         cleanup_free char *base = mk_base();
         cleanup_close int root = open_dir(base, "root");
-        cleanup_close int t = TAR(F_PLAIN,
-                { .name = "d", .type = AE_IFDIR, .perm = 0750, .uid = 7, .gid = 8,
-                  .mtime = 1000000000 },
-                { .name = "d/suid", .perm = 04755, .data = "#!/bin/sh\n", .uid = 1000,
-                  .gid = 1001, .mtime = 1234567890, .xname = "security.capability",
-                  .xval = cap_net_bind, .xlen = sizeof(cap_net_bind) },
-                { .name = "d/user", .data = "x", .xname = "user.note", .xval = "hi", .xlen = 2 },
-                { .name = "d/link", .type = AE_IFLNK, .link = "suid", .uid = 5, .gid = 6 },
-                { .name = "/d/hard", .hardlink = "d/suid" },
-                { .name = "./dev/null", .type = AE_IFCHR, .perm = 0666, .maj = 1, .min = 3 },
-                { .name = "dev/fifo", .type = AE_IFIFO, .perm = 0600 },
-                { .name = "dev/blk", .type = AE_IFBLK, .perm = 0660, .maj = 7, .min = 0 });
+        cleanup_close int t = TAR(
+            F_PLAIN,
+            {.name = "d", .type = AE_IFDIR, .perm = 0750, .uid = 7, .gid = 8, .mtime = 1000000000},
+            {.name = "d/suid",
+             .perm = 04755,
+             .data = "#!/bin/sh\n",
+             .uid = 1000,
+             .gid = 1001,
+             .mtime = 1234567890,
+             .xname = "security.capability",
+             .xval = cap_net_bind,
+             .xlen = sizeof(cap_net_bind)},
+            {.name = "d/user", .data = "x", .xname = "user.note", .xval = "hi", .xlen = 2},
+            {.name = "d/link", .type = AE_IFLNK, .link = "suid", .uid = 5, .gid = 6},
+            {.name = "/d/hard", .hardlink = "d/suid"},
+            {.name = "./dev/null", .type = AE_IFCHR, .perm = 0666, .maj = 1, .min = 3},
+            {.name = "dev/fifo", .type = AE_IFIFO, .perm = 0600},
+            {.name = "dev/blk", .type = AE_IFBLK, .perm = 0660, .maj = 7, .min = 0});
         cleanup_error berth_error *err = NULL;
         struct berth_layer_apply_stats st;
         struct stat s;
@@ -256,8 +261,8 @@ static void test_apply_types(void **state)
 static void test_apply_compressed(void **state)
 {
         const struct ent ents[] = {
-                { .name = "a", .type = AE_IFDIR },
-                { .name = "a/file", .data = "compressed content" },
+            {.name = "a", .type = AE_IFDIR},
+            {.name = "a/file", .data = "compressed content"},
         };
         cleanup_close int plain = make_tar(F_PLAIN, ents, 2);
         char want_diff[BERTH_DIGEST_STR_LEN], want_digest[BERTH_DIGEST_STR_LEN];
@@ -283,9 +288,9 @@ static void test_apply_compressed(void **state)
                 assert_int_equal(lseek(t, 0, SEEK_SET), 0);
                 cleanup_close int root2 = open_dir(base, "root2");
                 cleanup_error berth_error *err2 = NULL;
-                assert_true(berth_layer_apply(root2, t, f == F_GZIP ? BERTH_LAYER_ZSTD
-                                                                    : BERTH_LAYER_GZIP,
-                                              0, &st, &err2) < 0);
+                assert_true(berth_layer_apply(root2, t,
+                                              f == F_GZIP ? BERTH_LAYER_ZSTD : BERTH_LAYER_GZIP, 0,
+                                              &st, &err2) < 0);
                 assert_non_null(strstr(err2->msg, f == F_GZIP ? "zstd" : "gzip"));
                 assert_int_equal(berth_rm_rf(base, NULL), 0);
         }
@@ -293,22 +298,19 @@ static void test_apply_compressed(void **state)
 
 static void lower_tree(int root)
 {
-        cleanup_close int t = TAR(F_PLAIN, { .name = "a", .type = AE_IFDIR },
-                                  { .name = "a/f1", .data = "1" }, { .name = "a/f2", .data = "2" },
-                                  { .name = "d", .type = AE_IFDIR },
-                                  { .name = "d/x", .type = AE_IFDIR },
-                                  { .name = "d/x/old", .data = "old" },
-                                  { .name = "d/y", .data = "y" });
+        cleanup_close int t =
+            TAR(F_PLAIN, {.name = "a", .type = AE_IFDIR}, {.name = "a/f1", .data = "1"},
+                {.name = "a/f2", .data = "2"}, {.name = "d", .type = AE_IFDIR},
+                {.name = "d/x", .type = AE_IFDIR}, {.name = "d/x/old", .data = "old"},
+                {.name = "d/y", .data = "y"});
         assert_int_equal(apply(root, t, 0, NULL), 0);
 }
 
 static int whiteout_layer(void)
 {
-        return TAR(F_PLAIN, { .name = "a/.wh.f1", .perm = 0600 },
-                   { .name = "d", .type = AE_IFDIR },
-                   { .name = "d/.wh..wh..opq" },
-                   { .name = "d/x", .type = AE_IFDIR },
-                   { .name = "d/x/new", .data = "new" });
+        return TAR(F_PLAIN, {.name = "a/.wh.f1", .perm = 0600}, {.name = "d", .type = AE_IFDIR},
+                   {.name = "d/.wh..wh..opq"}, {.name = "d/x", .type = AE_IFDIR},
+                   {.name = "d/x/new", .data = "new"});
 }
 
 static void test_whiteouts_flat(void **state)
@@ -351,9 +353,11 @@ static void test_whiteouts_overlay(void **state)
         assert_int_equal(v[0], 'y');
         assert_true(exists_at(root, "d/x/new"));
         /* A tar cannot smuggle overlay xattrs in. */
-        cleanup_close int evil = TAR(F_PLAIN, { .name = "e", .type = AE_IFDIR,
-                                                .xname = "trusted.overlay.redirect",
-                                                .xval = "/x", .xlen = 2 });
+        cleanup_close int evil = TAR(F_PLAIN, {.name = "e",
+                                               .type = AE_IFDIR,
+                                               .xname = "trusted.overlay.redirect",
+                                               .xval = "/x",
+                                               .xlen = 2});
         assert_int_equal(apply(root, evil, BERTH_LAYER_APPLY_OVERLAY, NULL), 0);
         cleanup_close int e = openat(root, "e", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_int_equal(fgetxattr(e, "trusted.overlay.redirect", v, sizeof(v)), -1);
@@ -385,8 +389,8 @@ static void list_tree(int dfd, const char *rel, char **acc)
                 struct stat st;
                 if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                     S_ISDIR(st.st_mode)) {
-                        cleanup_close int sub = openat(dirfd(d), names[i],
-                                                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        cleanup_close int sub =
+                            openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         list_tree(sub, p, acc);
                 }
                 free(names[i]);
@@ -412,39 +416,49 @@ static void check_escapes(bool no_openat2)
         /* Escapes are relative to base/l1/l2/root, so ../../.. is base. */
         cleanup_free char *abs_etc = xstrdup(etc);
         const struct escape_case cases[] = {
-                { "dotdot", 1, { { .name = "../x", .data = "p" } }, "path escapes" },
-                { "abs dotdot", 1, { { .name = "/../../x", .data = "p" } }, "path escapes" },
-                { "inner dotdot", 1, { { .name = "a/../../x", .data = "p" } }, "path escapes" },
-                { "abs symlink", 2,
-                  { { .name = "evil", .type = AE_IFLNK, .link = "/etc" },
-                    { .name = "evil/passwd", .data = "pwned" } },
-                  "absolute symlink" },
-                { "abs symlink to host dir", 2,
-                  { { .name = "evil", .type = AE_IFLNK, .link = abs_etc },
-                    { .name = "evil/passwd", .data = "pwned" } },
-                  "absolute symlink" },
-                { "rel symlink", 2,
-                  { { .name = "evil", .type = AE_IFLNK, .link = "../../.." },
-                    { .name = "evil/x", .data = "pwned" } },
-                  "leads out" },
-                { "rel symlink in subdir", 3,
-                  { { .name = "s", .type = AE_IFDIR },
-                    { .name = "s/evil", .type = AE_IFLNK, .link = "../../host" },
-                    { .name = "s/evil/etc/passwd", .data = "pwned" } },
-                  "leads out" },
-                { "hardlink", 1, { { .name = "h", .hardlink = "../../etc/passwd" } },
-                  "hardlink target escapes" },
-                { "hardlink abs", 1, { { .name = "h", .hardlink = "/../../../host/etc/passwd" } },
-                  "hardlink target escapes" },
-                { "symlink chain", 3,
-                  { { .name = "c1", .type = AE_IFLNK, .link = "c2/sub" },
-                    { .name = "c2", .type = AE_IFLNK, .link = "c3/../.." },
-                    { .name = "c1/x", .data = "pwned" } },
-                  "leads out" },
-                { "hardlink through symlink", 2,
-                  { { .name = "evil", .type = AE_IFLNK, .link = "../../../host" },
-                    { .name = "h", .hardlink = "evil/etc/passwd" } },
-                  "leads out" },
+            {"dotdot", 1, {{.name = "../x", .data = "p"}}, "path escapes"},
+            {"abs dotdot", 1, {{.name = "/../../x", .data = "p"}}, "path escapes"},
+            {"inner dotdot", 1, {{.name = "a/../../x", .data = "p"}}, "path escapes"},
+            {"abs symlink",
+             2,
+             {{.name = "evil", .type = AE_IFLNK, .link = "/etc"},
+              {.name = "evil/passwd", .data = "pwned"}},
+             "absolute symlink"},
+            {"abs symlink to host dir",
+             2,
+             {{.name = "evil", .type = AE_IFLNK, .link = abs_etc},
+              {.name = "evil/passwd", .data = "pwned"}},
+             "absolute symlink"},
+            {"rel symlink",
+             2,
+             {{.name = "evil", .type = AE_IFLNK, .link = "../../.."},
+              {.name = "evil/x", .data = "pwned"}},
+             "leads out"},
+            {"rel symlink in subdir",
+             3,
+             {{.name = "s", .type = AE_IFDIR},
+              {.name = "s/evil", .type = AE_IFLNK, .link = "../../host"},
+              {.name = "s/evil/etc/passwd", .data = "pwned"}},
+             "leads out"},
+            {"hardlink",
+             1,
+             {{.name = "h", .hardlink = "../../etc/passwd"}},
+             "hardlink target escapes"},
+            {"hardlink abs",
+             1,
+             {{.name = "h", .hardlink = "/../../../host/etc/passwd"}},
+             "hardlink target escapes"},
+            {"symlink chain",
+             3,
+             {{.name = "c1", .type = AE_IFLNK, .link = "c2/sub"},
+              {.name = "c2", .type = AE_IFLNK, .link = "c3/../.."},
+              {.name = "c1/x", .data = "pwned"}},
+             "leads out"},
+            {"hardlink through symlink",
+             2,
+             {{.name = "evil", .type = AE_IFLNK, .link = "../../../host"},
+              {.name = "h", .hardlink = "evil/etc/passwd"}},
+             "leads out"},
         };
 
         berth_fs_no_openat2 = no_openat2;
@@ -467,18 +481,15 @@ static void check_escapes(bool no_openat2)
                                 fail_msg("case `%s`: %d %s", c->what, r, err->msg);
                         if (strstr(err->msg, c->msg) == NULL ||
                             strncmp(err->msg, "layer entry `", 13) != 0)
-                                fail_msg("case `%s`: unexpected message `%s`", c->what,
-                                         err->msg);
+                                fail_msg("case `%s`: unexpected message `%s`", c->what, err->msg);
                 }
                 /* Nothing appeared anywhere but inside the root. */
                 cleanup_free char *after = xstrdup("");
                 list_tree(all, "", &after);
                 char *p = before, *q = after;
                 for (char *line = strtok_r(q, "\n", &q); line; line = strtok_r(NULL, "\n", &q))
-                        if (strncmp(line, "/l1/l2/root/", 12) != 0 &&
-                            strstr(p, line) == NULL)
-                                fail_msg("case `%s` created `%s` outside the root", c->what,
-                                         line);
+                        if (strncmp(line, "/l1/l2/root/", 12) != 0 && strstr(p, line) == NULL)
+                                fail_msg("case `%s` created `%s` outside the root", c->what, line);
                 cleanup_free char *pw = NULL;
                 size_t len;
                 assert_int_equal(berth_read_file(sentinel, &pw, &len, NULL), 0);
@@ -493,12 +504,11 @@ static void check_escapes(bool no_openat2)
          * symlink goes, nothing is written through it. */
         {
                 cleanup_close int root = open_dir(base, "l1/l2/root2");
-                cleanup_close int t = TAR(F_PLAIN,
-                                          { .name = "evil", .type = AE_IFLNK, .link = sentinel },
-                                          { .name = "evil", .data = "pwned" },
-                                          { .name = "rel", .type = AE_IFLNK,
-                                            .link = "../../../host/etc/passwd" },
-                                          { .name = "rel", .type = AE_IFDIR });
+                cleanup_close int t =
+                    TAR(F_PLAIN, {.name = "evil", .type = AE_IFLNK, .link = sentinel},
+                        {.name = "evil", .data = "pwned"},
+                        {.name = "rel", .type = AE_IFLNK, .link = "../../../host/etc/passwd"},
+                        {.name = "rel", .type = AE_IFDIR});
                 assert_int_equal(apply(root, t, 0, NULL), 0);
                 struct stat s;
                 assert_int_equal(fstatat(root, "evil", &s, AT_SYMLINK_NOFOLLOW), 0);
@@ -513,9 +523,9 @@ static void check_escapes(bool no_openat2)
         /* A symlink that stays inside is followed. */
         {
                 cleanup_close int root = open_dir(base, "l1/l2/root3");
-                cleanup_close int t = TAR(F_PLAIN, { .name = "usr/lib", .type = AE_IFDIR },
-                                          { .name = "lib", .type = AE_IFLNK, .link = "usr/lib" },
-                                          { .name = "lib/libc.so", .data = "elf" });
+                cleanup_close int t = TAR(F_PLAIN, {.name = "usr/lib", .type = AE_IFDIR},
+                                          {.name = "lib", .type = AE_IFLNK, .link = "usr/lib"},
+                                          {.name = "lib/libc.so", .data = "elf"});
                 assert_int_equal(apply(root, t, 0, NULL), 0);
                 cleanup_free char *c = read_at(root, "usr/lib/libc.so");
                 assert_string_equal(c, "elf");
@@ -541,7 +551,7 @@ static void test_bad_streams(void **state)
         char big[20000];
         memset(big, 'z', sizeof(big) - 1);
         big[sizeof(big) - 1] = '\0';
-        const struct ent ents[] = { { .name = "f", .data = big }, { .name = "g", .data = "g" } };
+        const struct ent ents[] = {{.name = "f", .data = big}, {.name = "g", .data = "g"}};
         struct stat s;
 
         /* Truncated gzip: cut in the middle. */
@@ -609,17 +619,17 @@ static void test_bad_streams(void **state)
         /* Limits. */
         {
                 cleanup_close int t = make_tar(F_PLAIN, ents, 2);
-                struct berth_layer_limits lim = { .max_entries = 1 };
+                struct berth_layer_limits lim = {.max_entries = 1};
                 cleanup_error berth_error *err = NULL;
-                assert_int_equal(berth_layer_apply_limits(root, t, BERTH_LAYER_AUTO, 0, &lim,
-                                                          NULL, &err),
-                                 -E2BIG);
+                assert_int_equal(
+                    berth_layer_apply_limits(root, t, BERTH_LAYER_AUTO, 0, &lim, NULL, &err),
+                    -E2BIG);
                 assert_int_equal(lseek(t, 0, SEEK_SET), 0);
-                struct berth_layer_limits lim2 = { .max_entry_size = 1000 };
+                struct berth_layer_limits lim2 = {.max_entry_size = 1000};
                 cleanup_error berth_error *err2 = NULL;
-                assert_int_equal(berth_layer_apply_limits(root, t, BERTH_LAYER_AUTO, 0, &lim2,
-                                                          NULL, &err2),
-                                 -EFBIG);
+                assert_int_equal(
+                    berth_layer_apply_limits(root, t, BERTH_LAYER_AUTO, 0, &lim2, NULL, &err2),
+                    -EFBIG);
                 assert_non_null(strstr(err2->msg, "layer entry `f`"));
         }
         assert_int_equal(berth_rm_rf(base, NULL), 0);
@@ -629,7 +639,7 @@ static void test_bad_streams(void **state)
 
 static void set_time(int dfd, const char *p, time_t t)
 {
-        struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+        struct timespec ts[2] = {{t, 0}, {t, 0}};
         assert_int_equal(utimensat(dfd, p, ts, AT_SYMLINK_NOFOLLOW), 0);
 }
 
@@ -666,8 +676,7 @@ static void build_upper(int u, bool reverse)
         assert_int_equal(fchmodat(u, "bin", 04755, 0), 0);
         cleanup_close int b = openat(u, "bin", O_RDONLY | O_CLOEXEC);
         assert_int_equal(fsetxattr(b, "user.x", "1", 1, 0), 0);
-        assert_int_equal(fsetxattr(b, "security.capability", cap_net_bind, sizeof(cap_net_bind),
-                                   0),
+        assert_int_equal(fsetxattr(b, "security.capability", cap_net_bind, sizeof(cap_net_bind), 0),
                          0);
         cleanup_close int o = openat(u, "opq", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_int_equal(fsetxattr(o, "trusted.overlay.opaque", "y", 1, 0), 0);
@@ -704,7 +713,7 @@ static void test_diff_deterministic(void **state)
         build_upper(u2, true);
         cleanup_close int d1 = diff_to(u1, BERTH_LAYER_GZIP, NULL, &r1);
         /* Reading every file changes atimes; the output must not change. */
-        struct timespec now[2] = { { 2000000000, 0 }, { 0, UTIME_OMIT } };
+        struct timespec now[2] = {{2000000000, 0}, {0, UTIME_OMIT}};
         assert_int_equal(utimensat(u1, "etc/conf", now, 0), 0);
         cleanup_close int d2 = diff_to(u1, BERTH_LAYER_GZIP, NULL, &r2);
         cleanup_close int d3 = diff_to(u2, BERTH_LAYER_GZIP, NULL, &r3);
@@ -795,8 +804,8 @@ static void test_diff_source_date_epoch(void **state)
         set_time(u, "old", 500);
 
         for (int round = 0; round < 2; round++) {
-                struct berth_layer_diff_opts o = { .has_source_date_epoch = true,
-                                                   .source_date_epoch = 1000 };
+                struct berth_layer_diff_opts o = {.has_source_date_epoch = true,
+                                                  .source_date_epoch = 1000};
                 if (round == 0)
                         assert_int_equal(setenv("SOURCE_DATE_EPOCH", "1000", 1), 0);
                 struct berth_layer_diff_result r;
@@ -850,9 +859,9 @@ static void compare_trees(int a, int b, const char *rel)
                 struct stat sa, sb;
                 assert_int_equal(fstatat(a, n, &sa, AT_SYMLINK_NOFOLLOW), 0);
                 assert_int_equal(fstatat(b, n, &sb, AT_SYMLINK_NOFOLLOW), 0);
-                if (sa.st_mode != sb.st_mode || sa.st_uid != sb.st_uid ||
-                    sa.st_gid != sb.st_gid || sa.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
-                    sa.st_rdev != sb.st_rdev || sa.st_nlink != sb.st_nlink)
+                if (sa.st_mode != sb.st_mode || sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid ||
+                    sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_rdev != sb.st_rdev ||
+                    sa.st_nlink != sb.st_nlink)
                         fail_msg("%s%s differs: mode %o/%o uid %d/%d mtime %ld/%ld nlink %ld/%ld",
                                  rel, n, sa.st_mode, sb.st_mode, sa.st_uid, sb.st_uid,
                                  (long)sa.st_mtim.tv_sec, (long)sb.st_mtim.tv_sec,
@@ -868,8 +877,8 @@ static void compare_trees(int a, int b, const char *rel)
                         assert_string_equal(ta, tb);
                 }
                 if (S_ISREG(sa.st_mode) || S_ISDIR(sa.st_mode)) {
-                        const char *names[] = { "user.x", "security.capability",
-                                                "trusted.overlay.opaque" };
+                        const char *names[] = {"user.x", "security.capability",
+                                               "trusted.overlay.opaque"};
                         for (size_t i = 0; i < 3; i++) {
                                 char va[64], vb[64];
                                 cleanup_close int fa = openat(a, n, O_RDONLY | O_CLOEXEC);
@@ -904,9 +913,8 @@ static void test_diff_apply_roundtrip(void **state)
         set_time(u, "dev", 1400000001);
         cleanup_close int fd = diff_to(u, BERTH_LAYER_GZIP, NULL, &r);
         /* Into a standalone layer dir: the overlay whiteouts come back. */
-        assert_int_equal(berth_layer_apply(l, fd, BERTH_LAYER_AUTO, BERTH_LAYER_APPLY_OVERLAY,
-                                           &st, &err),
-                         0);
+        assert_int_equal(
+            berth_layer_apply(l, fd, BERTH_LAYER_AUTO, BERTH_LAYER_APPLY_OVERLAY, &st, &err), 0);
         assert_string_equal(st.diff_id, r.diff_id);
         assert_string_equal(st.digest, r.digest);
         assert_int_equal(st.size, r.size);
@@ -950,7 +958,8 @@ static void test_chain_id(void **state)
         assert_int_equal(berth_chain_id("bad", d1, c), -EINVAL);
 }
 
-static void unpack(const char *root, const char *parent, int tarfd, char chain[BERTH_DIGEST_STR_LEN])
+static void unpack(const char *root, const char *parent, int tarfd,
+                   char chain[BERTH_DIGEST_STR_LEN])
 {
         cleanup_error berth_error *err = NULL;
         assert_int_equal(lseek(tarfd, 0, SEEK_SET), 0);
@@ -961,8 +970,8 @@ static void unpack(const char *root, const char *parent, int tarfd, char chain[B
 static void test_snapshot_unpack(void **state)
 {
         cleanup_free char *base = mk_base();
-        cleanup_close int t1 = TAR(F_GZIP, { .name = "a", .data = "A" });
-        cleanup_close int t2 = TAR(F_PLAIN, { .name = ".wh.a" }, { .name = "b", .data = "B" });
+        cleanup_close int t1 = TAR(F_GZIP, {.name = "a", .data = "A"});
+        cleanup_close int t2 = TAR(F_PLAIN, {.name = ".wh.a"}, {.name = "b", .data = "B"});
         char c1[BERTH_DIGEST_STR_LEN], c2[BERTH_DIGEST_STR_LEN], again[BERTH_DIGEST_STR_LEN];
         struct berth_layer_apply_stats st;
         cleanup_error berth_error *err = NULL;
@@ -989,7 +998,7 @@ static void test_snapshot_unpack(void **state)
         assert_string_equal(st.diff_id, want);
 
         /* A bad layer leaves no snapshot and no temporary directory. */
-        cleanup_close int bad = TAR(F_PLAIN, { .name = "../x", .data = "x" });
+        cleanup_close int bad = TAR(F_PLAIN, {.name = "../x", .data = "x"});
         assert_true(berth_snapshot_unpack(base, c1, bad, BERTH_LAYER_AUTO, NULL, again, &err) < 0);
         assert_non_null(strstr(err->msg, "escapes"));
         cleanup_free char *layers = xasprintf("%s/layers", base);
@@ -1000,16 +1009,14 @@ static void test_snapshot_unpack(void **state)
                 if (de->d_name[0] != '.')
                         n++;
                 else
-                        assert_true(strcmp(de->d_name, ".") == 0 ||
-                                    strcmp(de->d_name, "..") == 0);
+                        assert_true(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0);
         assert_int_equal(n, 2);
         /* A missing parent is refused. */
         berth_error_freep(&err);
         char missing[BERTH_DIGEST_STR_LEN];
         berth_sha256_digest("missing", 7, missing);
-        assert_int_equal(berth_snapshot_unpack(base, missing, t1, BERTH_LAYER_AUTO, NULL, again,
-                                               &err),
-                         -ENOENT);
+        assert_int_equal(
+            berth_snapshot_unpack(base, missing, t1, BERTH_LAYER_AUTO, NULL, again, &err), -ENOENT);
 
         /* Crash leftovers are cleaned. */
         cleanup_free char *leftover = xasprintf("%s/.tmp-crash/x", layers);
@@ -1030,20 +1037,18 @@ static void test_snapshot_mount(void **state)
         if (!have_mountns)
                 skip();
         cleanup_free char *base = mk_base();
-        cleanup_close int t1 = TAR(F_PLAIN, { .name = "a", .data = "A" },
-                                   { .name = "b", .data = "B" },
-                                   { .name = "dir", .type = AE_IFDIR },
-                                   { .name = "dir/x", .data = "X" });
-        cleanup_close int t2 = TAR(F_GZIP, { .name = ".wh.a" }, { .name = "c", .data = "C" });
-        cleanup_close int t3 = TAR(F_ZSTD, { .name = "dir", .type = AE_IFDIR },
-                                   { .name = "dir/.wh..wh..opq" },
-                                   { .name = "dir/y", .data = "Y" },
-                                   { .name = "b", .data = "B3" });
+        cleanup_close int t1 =
+            TAR(F_PLAIN, {.name = "a", .data = "A"}, {.name = "b", .data = "B"},
+                {.name = "dir", .type = AE_IFDIR}, {.name = "dir/x", .data = "X"});
+        cleanup_close int t2 = TAR(F_GZIP, {.name = ".wh.a"}, {.name = "c", .data = "C"});
+        cleanup_close int t3 =
+            TAR(F_ZSTD, {.name = "dir", .type = AE_IFDIR}, {.name = "dir/.wh..wh..opq"},
+                {.name = "dir/y", .data = "Y"}, {.name = "b", .data = "B3"});
         char c[3][BERTH_DIGEST_STR_LEN];
         unpack(base, NULL, t1, c[0]);
         unpack(base, c[0], t2, c[1]);
         unpack(base, c[1], t3, c[2]);
-        const char *ids[3] = { c[0], c[1], c[2] };
+        const char *ids[3] = {c[0], c[1], c[2]};
         cleanup_free char *upper = xasprintf("%s/ctr/upper", base);
         cleanup_free char *work = xasprintf("%s/ctr/work", base);
         cleanup_free char *target = xasprintf("%s/ctr/merged", base);
@@ -1102,7 +1107,7 @@ static void test_snapshot_mount(void **state)
         cleanup_error berth_error *err = NULL;
         char missing[BERTH_DIGEST_STR_LEN];
         berth_sha256_digest("missing", 7, missing);
-        const char *bad[2] = { c[0], missing };
+        const char *bad[2] = {c[0], missing};
         assert_int_equal(berth_snapshot_mount(base, bad, 2, NULL, NULL, target, &err), -ENOENT);
         assert_non_null(strstr(err->msg, missing));
         assert_int_equal(berth_rm_rf(base, NULL), 0);
@@ -1114,13 +1119,13 @@ static void test_snapshot_mount_many(void **state)
                 skip();
         enum { N = 150 };
         cleanup_free char *base = mk_base();
-        char (*c)[BERTH_DIGEST_STR_LEN] = xcalloc(N, BERTH_DIGEST_STR_LEN);
+        char(*c)[BERTH_DIGEST_STR_LEN] = xcalloc(N, BERTH_DIGEST_STR_LEN);
         const char **ids = xcalloc(N, sizeof(char *));
         for (int i = 0; i < N; i++) {
                 cleanup_free char *name = xasprintf("f%03d", i);
                 cleanup_free char *data = xasprintf("%d", i);
-                cleanup_close int t = TAR(F_PLAIN, { .name = name, .data = data },
-                                          { .name = "top", .data = data });
+                cleanup_close int t =
+                    TAR(F_PLAIN, {.name = name, .data = data}, {.name = "top", .data = data});
                 unpack(base, i ? c[i - 1] : NULL, t, c[i]);
                 ids[i] = c[i];
         }
@@ -1151,20 +1156,20 @@ static void test_snapshot_mount_many(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_apply_types),
-                cmocka_unit_test(test_apply_compressed),
-                cmocka_unit_test(test_whiteouts_flat),
-                cmocka_unit_test(test_whiteouts_overlay),
-                cmocka_unit_test(test_escapes_openat2),
-                cmocka_unit_test(test_escapes_fallback),
-                cmocka_unit_test(test_bad_streams),
-                cmocka_unit_test(test_diff_deterministic),
-                cmocka_unit_test(test_diff_source_date_epoch),
-                cmocka_unit_test(test_diff_apply_roundtrip),
-                cmocka_unit_test(test_chain_id),
-                cmocka_unit_test(test_snapshot_unpack),
-                cmocka_unit_test(test_snapshot_mount),
-                cmocka_unit_test(test_snapshot_mount_many),
+            cmocka_unit_test(test_apply_types),
+            cmocka_unit_test(test_apply_compressed),
+            cmocka_unit_test(test_whiteouts_flat),
+            cmocka_unit_test(test_whiteouts_overlay),
+            cmocka_unit_test(test_escapes_openat2),
+            cmocka_unit_test(test_escapes_fallback),
+            cmocka_unit_test(test_bad_streams),
+            cmocka_unit_test(test_diff_deterministic),
+            cmocka_unit_test(test_diff_source_date_epoch),
+            cmocka_unit_test(test_diff_apply_roundtrip),
+            cmocka_unit_test(test_chain_id),
+            cmocka_unit_test(test_snapshot_unpack),
+            cmocka_unit_test(test_snapshot_mount),
+            cmocka_unit_test(test_snapshot_mount_many),
         };
         return cmocka_run_group_tests(tests, setup_ns, NULL);
 }

@@ -117,7 +117,8 @@ static char *make_tar(const struct ent *ents, bool gzip, size_t *ret_len)
                         archive_entry_xattr_add_entry(ae, e->xattr, "v", 1);
                 assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
                 if (e->kind == F_REG && e->len > 0)
-                        assert_int_equal(archive_write_data(a, e->data, e->len), (la_ssize_t)e->len);
+                        assert_int_equal(archive_write_data(a, e->data, e->len),
+                                         (la_ssize_t)e->len);
                 archive_entry_free(ae);
         }
         assert_int_equal(archive_write_close(a), ARCHIVE_OK);
@@ -142,30 +143,30 @@ static void fixture_init(struct image_fixture *f)
         f->mid = noise(100000, 2);
         f->small = noise(90000, 3);
         const struct ent l0[] = {
-                { "etc/", F_DIR, NULL, 0, NULL },
-                { "etc/big", F_REG, f->big, 300000, "user.berth" },
-                { "etc/link", F_SYM, "big", 0, NULL },
-                { "etc/hard", F_HARD, "etc/big", 0, NULL },
-                { "var/", F_DIR, NULL, 0, NULL },
-                { "var/lib/", F_DIR, NULL, 0, NULL },
-                { "var/lib/old", F_REG, "old\n", 4, NULL },
-                { "gone", F_REG, "bye\n", 4, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {"etc/", F_DIR, NULL, 0, NULL},
+            {"etc/big", F_REG, f->big, 300000, "user.berth"},
+            {"etc/link", F_SYM, "big", 0, NULL},
+            {"etc/hard", F_HARD, "etc/big", 0, NULL},
+            {"var/", F_DIR, NULL, 0, NULL},
+            {"var/lib/", F_DIR, NULL, 0, NULL},
+            {"var/lib/old", F_REG, "old\n", 4, NULL},
+            {"gone", F_REG, "bye\n", 4, NULL},
+            {NULL, 0, NULL, 0, NULL},
         };
         const struct ent l1[] = {
-                { ".wh.gone", F_REG, "", 0, NULL },
-                { "var/", F_DIR, NULL, 0, NULL },
-                { "var/lib/", F_DIR, NULL, 0, NULL },
-                { "var/lib/.wh..wh..opq", F_REG, "", 0, NULL },
-                { "var/lib/new", F_REG, f->mid, 100000, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {".wh.gone", F_REG, "", 0, NULL},
+            {"var/", F_DIR, NULL, 0, NULL},
+            {"var/lib/", F_DIR, NULL, 0, NULL},
+            {"var/lib/.wh..wh..opq", F_REG, "", 0, NULL},
+            {"var/lib/new", F_REG, f->mid, 100000, NULL},
+            {NULL, 0, NULL, 0, NULL},
         };
         const struct ent l2[] = {
-                { "srv/", F_DIR, NULL, 0, NULL },
-                { "srv/data", F_REG, f->small, 90000, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {"srv/", F_DIR, NULL, 0, NULL},
+            {"srv/data", F_REG, f->small, 90000, NULL},
+            {NULL, 0, NULL, 0, NULL},
         };
-        const struct ent *all[] = { l0, l1, l2 };
+        const struct ent *all[] = {l0, l1, l2};
         for (int i = 0; i < 3; i++) {
                 size_t plain_len;
                 cleanup_free char *plain = make_tar(all[i], false, &plain_len);
@@ -190,28 +191,29 @@ static char *make_archive(const struct image_fixture *f, int bad, size_t *ret_le
 {
         char cfg[2048], mf[1024], cfgdigest[BERTH_DIGEST_STR_LEN];
         char names[3][32];
-        int n = snprintf(cfg, sizeof(cfg),
-                         "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\","
-                         "\"config\":{\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
-                         "[\"%s\",\"%s\",\"%s\"]}}",
-                         bad == 0 ? f->diff_ids[1] : f->diff_ids[0],
-                         bad == 1 ? f->diff_ids[0] : f->diff_ids[1],
-                         bad == 2 ? f->diff_ids[0] : f->diff_ids[2]);
+        int n = snprintf(
+            cfg, sizeof(cfg),
+            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\","
+            "\"config\":{\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
+            "[\"%s\",\"%s\",\"%s\"]}}",
+            bad == 0 ? f->diff_ids[1] : f->diff_ids[0], bad == 1 ? f->diff_ids[0] : f->diff_ids[1],
+            bad == 2 ? f->diff_ids[0] : f->diff_ids[2]);
         berth_sha256_digest(cfg, (size_t)n, cfgdigest);
         char cfgname[80];
         snprintf(cfgname, sizeof(cfgname), "%s.json", cfgdigest + 7);
         for (int i = 0; i < 3; i++)
                 snprintf(names[i], sizeof(names[i]), "l%d/layer.tar", i);
-        int m = snprintf(mf, sizeof(mf),
-                         "[{\"Config\":\"%s\",\"RepoTags\":[\"test/par:1\"],\"Layers\":[\"%s\",\"%s\",\"%s\"]}]",
-                         cfgname, names[0], names[1], names[2]);
+        int m = snprintf(
+            mf, sizeof(mf),
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"test/par:1\"],\"Layers\":[\"%s\",\"%s\",\"%s\"]}]",
+            cfgname, names[0], names[1], names[2]);
         const struct ent ents[] = {
-                { names[0], F_REG, f->layers[0], f->lens[0], NULL },
-                { names[1], F_REG, f->layers[1], f->lens[1], NULL },
-                { names[2], F_REG, f->layers[2], f->lens[2], NULL },
-                { cfgname, F_REG, cfg, (size_t)n, NULL },
-                { "manifest.json", F_REG, mf, (size_t)m, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {names[0], F_REG, f->layers[0], f->lens[0], NULL},
+            {names[1], F_REG, f->layers[1], f->lens[1], NULL},
+            {names[2], F_REG, f->layers[2], f->lens[2], NULL},
+            {cfgname, F_REG, cfg, (size_t)n, NULL},
+            {"manifest.json", F_REG, mf, (size_t)m, NULL},
+            {NULL, 0, NULL, 0, NULL},
         };
         return make_tar(ents, false, ret_len);
 }
@@ -251,15 +253,16 @@ static void describe(const char *dir, const char *rel, char **out, size_t *len)
                 for (ssize_t o = 0; o < xl; o += (ssize_t)strlen(xattrs + o) + 1) {
                         char v[64] = "";
                         ssize_t vl = lgetxattr(p, xattrs + o, v, sizeof(v) - 1);
-                        char *nxs = xasprintf("%s %s=%.*s", xs, xattrs + o, (int)(vl > 0 ? vl : 0), v);
+                        char *nxs =
+                            xasprintf("%s %s=%.*s", xs, xattrs + o, (int)(vl > 0 ? vl : 0), v);
                         free(xs);
                         xs = nxs;
                 }
                 char *line = xasprintf("%s%s %o %u:%u n%lu s%lld m%lld.%ld r%lu %s%s\n", *out, r,
-                                       (unsigned)st.st_mode, (unsigned)st.st_uid, (unsigned)st.st_gid,
-                                       (unsigned long)st.st_nlink, (long long)st.st_size,
-                                       (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                                       (unsigned long)st.st_rdev, what, xs);
+                                       (unsigned)st.st_mode, (unsigned)st.st_uid,
+                                       (unsigned)st.st_gid, (unsigned long)st.st_nlink,
+                                       (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                                       st.st_mtim.tv_nsec, (unsigned long)st.st_rdev, what, xs);
                 free(*out);
                 *out = line;
                 *len += 1;
@@ -283,7 +286,7 @@ static char *describe_snapshot(const char *root, const char *chain, size_t *ret_
 /* Nothing left behind under layers/ but snapshots, nor in blobs/.tmp. */
 static void assert_no_leftovers(const char *root)
 {
-        const char *dirs[] = { "layers", "blobs/.tmp" };
+        const char *dirs[] = {"layers", "blobs/.tmp"};
         for (size_t i = 0; i < 2; i++) {
                 cleanup_free char *p = xasprintf("%s/%s", root, dirs[i]);
                 cleanup_closedir DIR *d = opendir(p);
@@ -423,7 +426,7 @@ static void test_apply_digests(void **state)
                         memset(&st, 'x', sizeof(st));
                         must(berth_layer_apply(dfd, in, BERTH_LAYER_AUTO,
                                                BERTH_LAYER_APPLY_OVERLAY |
-                                                       (tee ? BERTH_LAYER_APPLY_NO_RAW_DIGEST : 0),
+                                                   (tee ? BERTH_LAYER_APPLY_NO_RAW_DIGEST : 0),
                                                &st, &err),
                              err);
                         assert_int_equal(st.size, f.lens[i]);
@@ -449,8 +452,8 @@ static void test_apply_digests(void **state)
 static void test_direct_blob_writer(void **state)
 {
         (void)state;
-        static const size_t sizes[] = { 0, 1, 4096, 4097, (1 << 20) + 1, (3 << 20) + 123 };
-        static const size_t chunks[] = { 1, 777, 4096, 65536 + 3, 1 << 20 };
+        static const size_t sizes[] = {0, 1, 4096, 4097, (1 << 20) + 1, (3 << 20) + 123};
+        static const size_t chunks[] = {1, 777, 4096, 65536 + 3, 1 << 20};
         cleanup_free char *root = tmp_root();
         cleanup_image_store struct berth_image_store *s = NULL;
         cleanup_error berth_error *err = NULL;
@@ -508,30 +511,20 @@ static void test_apply_replaces(void **state)
         cleanup_close int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cleanup_error berth_error *err = NULL;
         const struct ent l0[] = {
-                { "f2d", F_REG, "file\n", 5, NULL },
-                { "d2f/", F_DIR, NULL, 0, NULL },
-                { "d2f/inner", F_REG, "x", 1, NULL },
-                { "f2l", F_REG, "file\n", 5, NULL },
-                { "l2f", F_SYM, "nowhere", 0, NULL },
-                { "keep/", F_DIR, NULL, 0, NULL },
-                { "keep/old", F_REG, "old", 3, NULL },
-                { "f2h", F_REG, "file\n", 5, NULL },
-                { "src", F_REG, "source", 6, NULL },
-                { "dup", F_REG, "first", 5, NULL },
-                { "dup", F_REG, "second", 6, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {"f2d", F_REG, "file\n", 5, NULL},   {"d2f/", F_DIR, NULL, 0, NULL},
+            {"d2f/inner", F_REG, "x", 1, NULL},  {"f2l", F_REG, "file\n", 5, NULL},
+            {"l2f", F_SYM, "nowhere", 0, NULL},  {"keep/", F_DIR, NULL, 0, NULL},
+            {"keep/old", F_REG, "old", 3, NULL}, {"f2h", F_REG, "file\n", 5, NULL},
+            {"src", F_REG, "source", 6, NULL},   {"dup", F_REG, "first", 5, NULL},
+            {"dup", F_REG, "second", 6, NULL},   {NULL, 0, NULL, 0, NULL},
         };
         const struct ent l1[] = {
-                { "f2d/", F_DIR, NULL, 0, NULL },
-                { "d2f", F_REG, "now a file", 10, NULL },
-                { "f2l", F_SYM, "src", 0, NULL },
-                { "l2f", F_REG, "real", 4, NULL },
-                { "keep/", F_DIR, NULL, 0, NULL },
-                { "keep/new", F_REG, "new", 3, NULL },
-                { "f2h", F_HARD, "src", 0, NULL },
-                { NULL, 0, NULL, 0, NULL },
+            {"f2d/", F_DIR, NULL, 0, NULL},  {"d2f", F_REG, "now a file", 10, NULL},
+            {"f2l", F_SYM, "src", 0, NULL},  {"l2f", F_REG, "real", 4, NULL},
+            {"keep/", F_DIR, NULL, 0, NULL}, {"keep/new", F_REG, "new", 3, NULL},
+            {"f2h", F_HARD, "src", 0, NULL}, {NULL, 0, NULL, 0, NULL},
         };
-        const struct ent *layers[] = { l0, l1 };
+        const struct ent *layers[] = {l0, l1};
         for (int i = 0; i < 2; i++) {
                 size_t len;
                 cleanup_free char *tar = make_tar(layers[i], false, &len);
@@ -569,11 +562,11 @@ static void test_apply_replaces(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_apply_digests),
-                cmocka_unit_test(test_apply_replaces),
-                cmocka_unit_test(test_direct_blob_writer),
-                cmocka_unit_test(test_parallel_same_as_serial),
-                cmocka_unit_test(test_parallel_diffid_mismatch),
+            cmocka_unit_test(test_apply_digests),
+            cmocka_unit_test(test_apply_replaces),
+            cmocka_unit_test(test_direct_blob_writer),
+            cmocka_unit_test(test_parallel_same_as_serial),
+            cmocka_unit_test(test_parallel_diffid_mismatch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

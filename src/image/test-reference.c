@@ -38,7 +38,8 @@ static void expect_invalid(const char *in, const char *msg_part)
         assert_int_equal(rc, -EINVAL);
         assert_non_null(err);
         if (msg_part && strstr(err->msg, msg_part) == NULL)
-                fail_msg("error for `%s` is `%s`, expected it to contain `%s`", in, err->msg, msg_part);
+                fail_msg("error for `%s` is `%s`, expected it to contain `%s`", in, err->msg,
+                         msg_part);
 }
 
 static void test_normalization(void **state)
@@ -46,28 +47,35 @@ static void test_normalization(void **state)
         (void)state;
         expect_normalized("busybox", "docker.io/library/busybox:latest", "busybox:latest");
         expect_normalized("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36");
-        expect_normalized("docker.io/busybox", "docker.io/library/busybox:latest", "busybox:latest");
-        expect_normalized("index.docker.io/busybox", "docker.io/library/busybox:latest", "busybox:latest");
+        expect_normalized("docker.io/busybox", "docker.io/library/busybox:latest",
+                          "busybox:latest");
+        expect_normalized("index.docker.io/busybox", "docker.io/library/busybox:latest",
+                          "busybox:latest");
         expect_normalized("library/debian", "docker.io/library/debian:latest", "debian:latest");
-        expect_normalized("docker/docker", "docker.io/docker/docker:latest", "docker/docker:latest");
+        expect_normalized("docker/docker", "docker.io/docker/docker:latest",
+                          "docker/docker:latest");
         expect_normalized("a/b/c", "docker.io/a/b/c:latest", "a/b/c:latest");
         expect_normalized("localhost/a", "localhost/a:latest", "localhost/a:latest");
         expect_normalized("localhost:5000/a", "localhost:5000/a:latest", "localhost:5000/a:latest");
-        expect_normalized("127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker:latest", NULL);
+        expect_normalized("127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker:latest",
+                          NULL);
         expect_normalized("192.168.0.1", "docker.io/library/192.168.0.1:latest", NULL);
         /* Without a slash, ":80" is a tag. */
         expect_normalized("192.168.0.1:80", "docker.io/library/192.168.0.1:80", NULL);
         expect_normalized("192.168.0.1:8/debian", "192.168.0.1:8/debian:latest", NULL);
         expect_normalized("registry:5000/ns/repo:tag", "registry:5000/ns/repo:tag", NULL);
-        expect_normalized("Registry.Example.com/ns/repo", "Registry.Example.com/ns/repo:latest", NULL);
+        expect_normalized("Registry.Example.com/ns/repo", "Registry.Example.com/ns/repo:latest",
+                          NULL);
         expect_normalized("[::1]:5000/a", "[::1]:5000/a:latest", NULL);
         expect_normalized("a__b/c", "docker.io/a__b/c:latest", NULL);
         expect_normalized("a---b.c_d", "docker.io/library/a---b.c_d:latest", NULL);
         expect_normalized("busybox:Tag_1.x-Y", "docker.io/library/busybox:Tag_1.x-Y", NULL);
         /* A 64-hex path component is fine with a repository in front. */
-        expect_normalized("docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
-                          "docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest",
-                          NULL);
+        expect_normalized(
+            "docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
+            "docker.io/library/"
+            "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest",
+            NULL);
 }
 
 static void test_digests(void **state)
@@ -83,9 +91,11 @@ static void test_digests(void **state)
         /* A digest reference gets no default tag. */
         expect_normalized(in2, want2, fam2);
         expect_invalid("busybox@sha256:abc", "invalid reference format");
-        expect_invalid("busybox@sha256:E369C4D82C02BF893EABDED11E8E2712B02504A9582BA65B4379D8BA718FE578",
-                       "invalid checksum digest format");
-        expect_invalid("busybox@md5:d41d8cd98f00b204e9800998ecf8427e", "unsupported digest algorithm");
+        expect_invalid(
+            "busybox@sha256:E369C4D82C02BF893EABDED11E8E2712B02504A9582BA65B4379D8BA718FE578",
+            "invalid checksum digest format");
+        expect_invalid("busybox@md5:d41d8cd98f00b204e9800998ecf8427e",
+                       "unsupported digest algorithm");
         expect_invalid("busybox@", "invalid reference format");
 }
 
@@ -160,10 +170,10 @@ static void test_parse_strict(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_normalization),
-                cmocka_unit_test(test_digests),
-                cmocka_unit_test(test_invalid),
-                cmocka_unit_test(test_parse_strict),
+            cmocka_unit_test(test_normalization),
+            cmocka_unit_test(test_digests),
+            cmocka_unit_test(test_invalid),
+            cmocka_unit_test(test_parse_strict),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,8 @@ static void test_verifying_writer(void **state)
         cleanup_error berth_error *err = NULL;
         char digest[BERTH_DIGEST_STR_LEN], right[BERTH_DIGEST_STR_LEN];
         const char data[] = "hello, store";
-        const char *wrong = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        const char *wrong =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
         must(berth_image_store_open(root, &s, &err), err);
         /* A mismatching digest is refused and nothing is stored. */
@@ -156,29 +157,34 @@ static void test_manifest_golden(void **state)
 {
         (void)state;
         struct berth_descriptor layers[2] = {
-                { .media_type = (char *)BERTH_MT_OCI_LAYER_GZIP,
-                  .digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-                  .size = 1234 },
-                { .media_type = (char *)BERTH_MT_OCI_LAYER,
-                  .digest = "sha256:2222222222222222222222222222222222222222222222222222222222222222",
-                  .size = 10240 },
+            {.media_type = (char *)BERTH_MT_OCI_LAYER_GZIP,
+             .digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+             .size = 1234},
+            {.media_type = (char *)BERTH_MT_OCI_LAYER,
+             .digest = "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+             .size = 10240},
         };
         struct berth_manifest m = {
-                .kind = BERTH_MANIFEST_OCI,
-                .config = { .media_type = (char *)BERTH_MT_OCI_CONFIG,
-                            .digest = "sha256:3333333333333333333333333333333333333333333333333333333333333333",
-                            .size = 567 },
-                .layers = layers,
-                .n_layers = 2,
+            .kind = BERTH_MANIFEST_OCI,
+            .config =
+                {.media_type = (char *)BERTH_MT_OCI_CONFIG,
+                 .digest =
+                     "sha256:3333333333333333333333333333333333333333333333333333333333333333",
+                 .size = 567},
+            .layers = layers,
+            .n_layers = 2,
         };
         static const char golden[] =
-                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
-                "\"sha256:3333333333333333333333333333333333333333333333333333333333333333\",\"size\":567},"
-                "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":"
-                "\"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\"size\":1234},"
-                "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":"
-                "\"sha256:2222222222222222222222222222222222222222222222222222222222222222\",\"size\":10240}]}";
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+            "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+            "\"sha256:3333333333333333333333333333333333333333333333333333333333333333\",\"size\":"
+            "567},"
+            "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":"
+            "\"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\"size\":"
+            "1234},"
+            "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":"
+            "\"sha256:2222222222222222222222222222222222222222222222222222222222222222\",\"size\":"
+            "10240}]}";
         cleanup_free char *out = NULL;
         cleanup_error berth_error *err = NULL;
         size_t len;
@@ -207,8 +213,11 @@ static void test_manifest_golden(void **state)
         p->kind = BERTH_MANIFEST_DOCKER;
         cleanup_free char *docker = NULL;
         must(berth_manifest_write(p, &docker, &len2, &err), err);
-        assert_non_null(strstr(docker, "\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\""));
-        assert_non_null(strstr(docker, "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":567,\"digest\""));
+        assert_non_null(strstr(
+            docker, "\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\""));
+        assert_non_null(strstr(
+            docker,
+            "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":567,\"digest\""));
         cleanup_manifest struct berth_manifest *pd = NULL;
         must(berth_manifest_parse(docker, len2, NULL, &pd, &err), err);
         assert_int_equal(pd->kind, BERTH_MANIFEST_DOCKER);
@@ -218,16 +227,21 @@ static void test_manifest_list(void **state)
 {
         (void)state;
         static const char list[] =
-                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
-                "\"manifests\":[{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
-                "\"digest\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
-                "\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}},"
-                "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
-                "\"digest\":\"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\","
-                "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}},"
-                "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
-                "\"digest\":\"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\","
-                "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}}]}";
+            "{\"schemaVersion\":2,\"mediaType\":\"application/"
+            "vnd.docker.distribution.manifest.list.v2+json\","
+            "\"manifests\":[{\"mediaType\":\"application/"
+            "vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
+            "\"digest\":\"sha256:"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+            "\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}},"
+            "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
+            "\"digest\":\"sha256:"
+            "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\","
+            "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}},"
+            "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"size\":527,"
+            "\"digest\":\"sha256:"
+            "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\","
+            "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}}]}";
         cleanup_manifest struct berth_manifest *m = NULL;
         cleanup_error berth_error *err = NULL;
         must(berth_manifest_parse(list, strlen(list), NULL, &m, &err), err);
@@ -250,8 +264,9 @@ static void test_manifest_list(void **state)
         berth_error_freep(&err);
         assert_true(berth_manifest_parse("[1,2", 4, NULL, &bad, &err) < 0);
         berth_error_freep(&err);
-        static const char nodigest[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                                       "\"config\":{\"mediaType\":\"x\",\"size\":1},\"layers\":[]}";
+        static const char nodigest[] =
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+            "\"config\":{\"mediaType\":\"x\",\"size\":1},\"layers\":[]}";
         assert_true(berth_manifest_parse(nodigest, strlen(nodigest), NULL, &bad, &err) < 0);
         assert_non_null(strstr(err->msg, "no digest"));
 }
@@ -263,7 +278,7 @@ static void test_refcounting(void **state)
         cleanup_free char *root = tmp_root();
         cleanup_image_store struct berth_image_store *s = NULL;
         cleanup_error berth_error *err = NULL;
-        static const char *const files[] = { "hello.txt", "hello\n", "etc/os", "test\n", NULL };
+        static const char *const files[] = {"hello.txt", "hello\n", "etc/os", "test\n", NULL};
         size_t len;
         cleanup_free char *tar = make_tar(&len, files);
         char layer[BERTH_DIGEST_STR_LEN];
@@ -282,7 +297,8 @@ static void test_refcounting(void **state)
         assert_string_equal(a->layers[0].chain_id, b->layers[0].chain_id);
         assert_string_equal(a->layers[0].diff_id, layer);
         assert_string_equal(a->repo_tags[0], "docker.io/library/img-a:latest");
-        cleanup_free char *snap = xasprintf("%s/layers/%s/hello.txt", root, a->layers[0].chain_id + 7);
+        cleanup_free char *snap =
+            xasprintf("%s/layers/%s/hello.txt", root, a->layers[0].chain_id + 7);
         assert_int_equal(access(snap, F_OK), 0);
 
         /* Shared size. */
@@ -342,10 +358,11 @@ static void test_changes(void **state)
         must(berth_image_apply_change(c, "VOLUME [\"/data\"]", &err), err);
         must(berth_image_apply_change(c, "STOPSIGNAL SIGINT", &err), err);
         cleanup_free char *s = berth_json_canonical(c, NULL);
-        assert_string_equal(s, "{\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
-                               "\"Env\":[\"A=3\",\"B=two words\"],\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},"
-                               "\"Labels\":{\"com.x\":\"y z\"},\"WorkingDir\":\"/srv/app\",\"User\":\"nobody\","
-                               "\"Volumes\":{\"/data\":{}},\"StopSignal\":\"SIGINT\"}");
+        assert_string_equal(
+            s, "{\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+               "\"Env\":[\"A=3\",\"B=two words\"],\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},"
+               "\"Labels\":{\"com.x\":\"y z\"},\"WorkingDir\":\"/srv/app\",\"User\":\"nobody\","
+               "\"Volumes\":{\"/data\":{}},\"StopSignal\":\"SIGINT\"}");
         assert_true(berth_image_apply_change(c, "RUN rm -rf /", &err) < 0);
         assert_non_null(strstr(err->msg, "`RUN` is not a valid change command"));
         berth_error_freep(&err);
@@ -380,22 +397,26 @@ static void test_load_bad_input(void **state)
         cleanup_free char *root = tmp_root();
         cleanup_image_store struct berth_image_store *s = NULL;
         cleanup_error berth_error *err = NULL;
-        static const char *const layer_files[] = { "a", "b\n", NULL };
+        static const char *const layer_files[] = {"a", "b\n", NULL};
         size_t llen, len;
         cleanup_free char *layer = make_tar(&llen, layer_files);
         char ld[BERTH_DIGEST_STR_LEN], cd[BERTH_DIGEST_STR_LEN];
         berth_sha256_digest(layer, llen, ld);
-        cleanup_free char *config = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
-                                              "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}", ld);
+        cleanup_free char *config =
+            xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+                      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+                      ld);
         berth_sha256_digest(config, strlen(config), cd);
         cleanup_free char *cfgname = xasprintf("%s.json", cd + 7);
-        cleanup_free char *manifest = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":[\"t:1\"],\"Layers\":[\"l/layer.tar\"]}]", cfgname);
+        cleanup_free char *manifest = xasprintf(
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"t:1\"],\"Layers\":[\"l/layer.tar\"]}]", cfgname);
         must(berth_image_store_open(root, &s, &err), err);
 
         /* A good archive loads. */
         {
-                const char *files[] = { cfgname, config, "manifest.json", manifest, "l/layer.tar", layer, NULL };
-                size_t lens[] = { 0, 0, llen };
+                const char *files[] = {cfgname, config, "manifest.json", manifest, "l/layer.tar",
+                                       layer,   NULL};
+                size_t lens[] = {0, 0, llen};
                 cleanup_free char *good = make_tar_n(&len, files, lens);
                 cleanup_close int fd = memfd_with(good, len);
                 cleanup_strv char **lines = NULL;
@@ -410,44 +431,54 @@ static void test_load_bad_input(void **state)
         }
         /* A manifest naming a layer that is not there. */
         {
-                cleanup_free char *m2 = xasprintf("[{\"Config\":\"%s\",\"Layers\":[\"missing/layer.tar\"]}]", cfgname);
-                const char *files[] = { cfgname, config, "manifest.json", m2, "l/layer.tar", layer, NULL };
-                size_t lens[] = { 0, 0, llen };
+                cleanup_free char *m2 =
+                    xasprintf("[{\"Config\":\"%s\",\"Layers\":[\"missing/layer.tar\"]}]", cfgname);
+                const char *files[] = {cfgname, config, "manifest.json", m2, "l/layer.tar",
+                                       layer,   NULL};
+                size_t lens[] = {0, 0, llen};
                 cleanup_free char *bad = make_tar_n(&len, files, lens);
                 load_expect_error(s, root, bad, len, "not in the archive");
         }
         /* A config whose content does not match its name. */
         {
                 cleanup_free char *other = xasprintf("%s ", config);
-                const char *files[] = { cfgname, other, "manifest.json", manifest, "l/layer.tar", layer, NULL };
-                size_t lens[] = { 0, 0, llen };
+                const char *files[] = {cfgname, other, "manifest.json", manifest, "l/layer.tar",
+                                       layer,   NULL};
+                size_t lens[] = {0, 0, llen};
                 cleanup_free char *bad = make_tar_n(&len, files, lens);
                 load_expect_error(s, root, bad, len, "does not match its digest");
         }
         /* A layer whose content is not the config's diffID. */
         {
-                static const char *const other_files[] = { "a", "c\n", NULL };
+                static const char *const other_files[] = {"a", "c\n", NULL};
                 size_t olen;
                 cleanup_free char *other = make_tar(&olen, other_files);
-                const char *files[] = { cfgname, config, "manifest.json", manifest, "l/layer.tar", other, NULL };
-                size_t lens[] = { 0, 0, olen };
+                const char *files[] = {cfgname, config, "manifest.json", manifest, "l/layer.tar",
+                                       other,   NULL};
+                size_t lens[] = {0, 0, olen};
                 cleanup_free char *bad = make_tar_n(&len, files, lens);
                 load_expect_error(s, root, bad, len, "diffID");
         }
         /* An OCI layout with a corrupt blob. */
         {
                 cleanup_free char *blobname = xasprintf("blobs/sha256/%s", ld + 7);
-                const char *files[] = { "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", "index.json",
-                                        "{\"schemaVersion\":2,\"manifests\":[]}", blobname, "corrupt", NULL };
+                const char *files[] = {"oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
+                                       "index.json", "{\"schemaVersion\":2,\"manifests\":[]}",
+                                       blobname,     "corrupt",
+                                       NULL};
                 cleanup_free char *bad = make_tar(&len, files);
                 load_expect_error(s, root, bad, len, "digest mismatch");
         }
         /* An OCI index naming a manifest that is not there. */
         {
-                const char *files[] = { "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", "index.json",
-                                        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                                        "\"digest\":\"sha256:4444444444444444444444444444444444444444444444444444444444444444\",\"size\":3}]}",
-                                        NULL };
+                const char *files[] = {"oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}",
+                                       "index.json",
+                                       "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                                       "\"application/vnd.oci.image.manifest.v1+json\","
+                                       "\"digest\":\"sha256:"
+                                       "44444444444444444444444444444444444444444444444444444444444"
+                                       "44444\",\"size\":3}]}",
+                                       NULL};
                 cleanup_free char *bad = make_tar(&len, files);
                 load_expect_error(s, root, bad, len, "not in the archive");
         }
@@ -464,21 +495,23 @@ static void test_save_load_roundtrip(void **state)
         cleanup_free char *root2 = tmp_root();
         cleanup_image_store struct berth_image_store *s = NULL, *s2 = NULL;
         cleanup_error berth_error *err = NULL;
-        static const char *const files[] = { "x", "y\n", NULL };
+        static const char *const files[] = {"x", "y\n", NULL};
         size_t len;
         cleanup_free char *tar = make_tar(&len, files);
         cleanup_close int in = memfd_with(tar, len);
         cleanup_image struct berth_image *img = NULL;
-        char *changes[] = { (char *)"CMD [\"x\"]", NULL };
+        char *changes[] = {(char *)"CMD [\"x\"]", NULL};
 
         must(berth_image_store_open(root, &s, &err), err);
         must(berth_image_store_open(root2, &s2, &err), err);
         must(berth_image_import(s, in, changes, NULL, "rt:1", &img, &err), err);
         for (int fmt = 0; fmt < 2; fmt++) {
                 cleanup_close int out = memfd_create("save", MFD_CLOEXEC);
-                char *names[] = { (char *)"rt:1", NULL };
+                char *names[] = {(char *)"rt:1", NULL};
                 cleanup_strv char **lines = NULL;
-                must(berth_image_save(s, names, fmt ? BERTH_ARCHIVE_OCI : BERTH_ARCHIVE_DOCKER, out, &err), err);
+                must(berth_image_save(s, names, fmt ? BERTH_ARCHIVE_OCI : BERTH_ARCHIVE_DOCKER, out,
+                                      &err),
+                     err);
                 lseek(out, 0, SEEK_SET);
                 must(berth_image_load(s2, out, &lines, &err), err);
                 assert_string_equal(lines[0], "Loaded image: rt:1");
@@ -496,13 +529,13 @@ static void test_save_load_roundtrip(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_verifying_writer),
-                cmocka_unit_test(test_manifest_golden),
-                cmocka_unit_test(test_manifest_list),
-                cmocka_unit_test(test_refcounting),
-                cmocka_unit_test(test_changes),
-                cmocka_unit_test(test_load_bad_input),
-                cmocka_unit_test(test_save_load_roundtrip),
+            cmocka_unit_test(test_verifying_writer),
+            cmocka_unit_test(test_manifest_golden),
+            cmocka_unit_test(test_manifest_list),
+            cmocka_unit_test(test_refcounting),
+            cmocka_unit_test(test_changes),
+            cmocka_unit_test(test_load_bad_input),
+            cmocka_unit_test(test_save_load_roundtrip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

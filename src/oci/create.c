@@ -8,44 +8,44 @@
 #include "util/strutil.h"
 
 static const char create_help[] =
-        "Usage: berth-oci create [options] <container-id>\n\n"
-        "Create a container from the bundle's config.json; its init waits for `start`.\n\n"
-        "Options:\n"
-        "  -b, --bundle DIR        path to the bundle (default: the current directory)\n"
-        "  --console-socket PATH   unix socket that receives the pty master (terminal: true)\n"
-        "  --pid-file FILE         write the init's pid to FILE\n"
-        "  --preserve-fds N        pass N extra fds (from 3) into the container\n"
-        "  --no-new-keyring        keep the caller's session keyring\n"
-        "  --no-pivot              accepted for compatibility (pivot_root is always used)\n";
+    "Usage: berth-oci create [options] <container-id>\n\n"
+    "Create a container from the bundle's config.json; its init waits for `start`.\n\n"
+    "Options:\n"
+    "  -b, --bundle DIR        path to the bundle (default: the current directory)\n"
+    "  --console-socket PATH   unix socket that receives the pty master (terminal: true)\n"
+    "  --pid-file FILE         write the init's pid to FILE\n"
+    "  --preserve-fds N        pass N extra fds (from 3) into the container\n"
+    "  --no-new-keyring        keep the caller's session keyring\n"
+    "  --no-pivot              accepted for compatibility (pivot_root is always used)\n";
 
 static const char run_help[] =
-        "Usage: berth-oci run [options] <container-id>\n\n"
-        "Create and start a container; unless detached, wait for it, delete it and exit\n"
-        "with its status.\n\n"
-        "Options:\n"
-        "  -b, --bundle DIR        path to the bundle (default: the current directory)\n"
-        "  -d, --detach            do not wait for the container\n"
-        "  --console-socket PATH   unix socket that receives the pty master (terminal: true)\n"
-        "  --pid-file FILE         write the init's pid to FILE\n"
-        "  --preserve-fds N        pass N extra fds (from 3) into the container\n"
-        "  --no-new-keyring        keep the caller's session keyring\n"
-        "  --keep, --no-pivot, --no-subreaper   accepted for compatibility\n";
+    "Usage: berth-oci run [options] <container-id>\n\n"
+    "Create and start a container; unless detached, wait for it, delete it and exit\n"
+    "with its status.\n\n"
+    "Options:\n"
+    "  -b, --bundle DIR        path to the bundle (default: the current directory)\n"
+    "  -d, --detach            do not wait for the container\n"
+    "  --console-socket PATH   unix socket that receives the pty master (terminal: true)\n"
+    "  --pid-file FILE         write the init's pid to FILE\n"
+    "  --preserve-fds N        pass N extra fds (from 3) into the container\n"
+    "  --no-new-keyring        keep the caller's session keyring\n"
+    "  --keep, --no-pivot, --no-subreaper   accepted for compatibility\n";
 
 int oci_parse_create_opts(int argc, char **argv, bool is_run, struct berth_create_opts *o,
                           bool *ret_done, berth_error **err)
 {
         static const struct option opts[] = {
-                { "bundle", required_argument, NULL, 'b' },
-                { "console-socket", required_argument, NULL, 'c' },
-                { "pid-file", required_argument, NULL, 'p' },
-                { "preserve-fds", required_argument, NULL, 'P' },
-                { "no-new-keyring", no_argument, NULL, 'k' },
-                { "no-pivot", no_argument, NULL, 'n' },
-                { "detach", no_argument, NULL, 'd' },
-                { "keep", no_argument, NULL, 'K' },
-                { "no-subreaper", no_argument, NULL, 'S' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"bundle", required_argument, NULL, 'b'},
+            {"console-socket", required_argument, NULL, 'c'},
+            {"pid-file", required_argument, NULL, 'p'},
+            {"preserve-fds", required_argument, NULL, 'P'},
+            {"no-new-keyring", no_argument, NULL, 'k'},
+            {"no-pivot", no_argument, NULL, 'n'},
+            {"detach", no_argument, NULL, 'd'},
+            {"keep", no_argument, NULL, 'K'},
+            {"no-subreaper", no_argument, NULL, 'S'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         const char *verb = is_run ? "run" : "create";
         int c;
@@ -66,8 +66,8 @@ int oci_parse_create_opts(int argc, char **argv, bool is_run, struct berth_creat
                         int64_t n;
                         if (berth_parse_int64(optarg, &n) < 0 || n < 0 || n > 65536) {
                                 *ret_done = true;
-                                return oci_usage_error(err, verb, "--preserve-fds: `%s` is not a count",
-                                                       optarg);
+                                return oci_usage_error(
+                                    err, verb, "--preserve-fds: `%s` is not a count", optarg);
                         }
                         o->preserve_fds = (int)n;
                         break;
@@ -115,7 +115,7 @@ int oci_parse_create_opts(int argc, char **argv, bool is_run, struct berth_creat
 
 int oci_cmd_create(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
-        struct berth_create_opts o = { 0 };
+        struct berth_create_opts o = {0};
         bool done;
         int r = oci_parse_create_opts(argc, argv, false, &o, &done, err);
 

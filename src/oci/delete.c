@@ -7,9 +7,9 @@
 int oci_cmd_delete(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"force", no_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         bool force = false;
         const char *id;

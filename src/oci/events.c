@@ -9,10 +9,10 @@
 int oci_cmd_events(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "stats", no_argument, NULL, 's' },
-                { "interval", required_argument, NULL, 'i' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"stats", no_argument, NULL, 's'},
+            {"interval", required_argument, NULL, 'i'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         bool stats = false;
         json_object *data = NULL, *ev;

@@ -14,26 +14,26 @@
 #include "util/xalloc.h"
 
 static const char exec_help[] =
-        "Usage: berth-oci exec [options] <container-id> [command [args...]]\n\n"
-        "Run a process inside a running container.\n\n"
-        "Options:\n"
-        "  -p, --process FILE      the process as an OCI process JSON (overrides the rest)\n"
-        "  -t, --tty               allocate a pseudo-TTY (needs --console-socket)\n"
-        "  --console-socket PATH   unix socket that receives the pty master\n"
-        "  --cwd DIR               working directory in the container\n"
-        "  -e, --env KEY=VALUE     set an environment variable (repeatable)\n"
-        "  -u, --user UID[:GID]    user and group ids\n"
-        "  -g, --additional-gids G supplementary group id (repeatable)\n"
-        "  -c, --cap CAP           add a capability (repeatable)\n"
-        "  --no-new-privs          set no_new_privs\n"
-        "  -d, --detach            do not wait for the process\n"
-        "  --pid-file FILE         write the process's pid to FILE\n"
-        "  --preserve-fds N        pass N extra fds (from 3)\n"
-        "  --apparmor P, --process-label L, --ignore-paused   accepted for compatibility\n";
+    "Usage: berth-oci exec [options] <container-id> [command [args...]]\n\n"
+    "Run a process inside a running container.\n\n"
+    "Options:\n"
+    "  -p, --process FILE      the process as an OCI process JSON (overrides the rest)\n"
+    "  -t, --tty               allocate a pseudo-TTY (needs --console-socket)\n"
+    "  --console-socket PATH   unix socket that receives the pty master\n"
+    "  --cwd DIR               working directory in the container\n"
+    "  -e, --env KEY=VALUE     set an environment variable (repeatable)\n"
+    "  -u, --user UID[:GID]    user and group ids\n"
+    "  -g, --additional-gids G supplementary group id (repeatable)\n"
+    "  -c, --cap CAP           add a capability (repeatable)\n"
+    "  --no-new-privs          set no_new_privs\n"
+    "  -d, --detach            do not wait for the process\n"
+    "  --pid-file FILE         write the process's pid to FILE\n"
+    "  --preserve-fds N        pass N extra fds (from 3)\n"
+    "  --apparmor P, --process-label L, --ignore-paused   accepted for compatibility\n";
 
 static void add_to_cap_sets(json_object *process, const char *cap)
 {
-        static const char *const sets[] = { "bounding", "effective", "permitted" };
+        static const char *const sets[] = {"bounding", "effective", "permitted"};
         json_object *caps = berth_json_get(process, "capabilities");
 
         if (caps == NULL) {
@@ -53,25 +53,25 @@ static void add_to_cap_sets(json_object *process, const char *cap)
 int oci_cmd_exec(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "process", required_argument, NULL, 'p' },
-                { "tty", no_argument, NULL, 't' },
-                { "console-socket", required_argument, NULL, 'S' },
-                { "cwd", required_argument, NULL, 'w' },
-                { "env", required_argument, NULL, 'e' },
-                { "user", required_argument, NULL, 'u' },
-                { "additional-gids", required_argument, NULL, 'g' },
-                { "cap", required_argument, NULL, 'c' },
-                { "no-new-privs", no_argument, NULL, 'N' },
-                { "detach", no_argument, NULL, 'd' },
-                { "pid-file", required_argument, NULL, 'P' },
-                { "preserve-fds", required_argument, NULL, 'F' },
-                { "apparmor", required_argument, NULL, 'A' },
-                { "process-label", required_argument, NULL, 'L' },
-                { "ignore-paused", no_argument, NULL, 'I' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"process", required_argument, NULL, 'p'},
+            {"tty", no_argument, NULL, 't'},
+            {"console-socket", required_argument, NULL, 'S'},
+            {"cwd", required_argument, NULL, 'w'},
+            {"env", required_argument, NULL, 'e'},
+            {"user", required_argument, NULL, 'u'},
+            {"additional-gids", required_argument, NULL, 'g'},
+            {"cap", required_argument, NULL, 'c'},
+            {"no-new-privs", no_argument, NULL, 'N'},
+            {"detach", no_argument, NULL, 'd'},
+            {"pid-file", required_argument, NULL, 'P'},
+            {"preserve-fds", required_argument, NULL, 'F'},
+            {"apparmor", required_argument, NULL, 'A'},
+            {"process-label", required_argument, NULL, 'L'},
+            {"ignore-paused", no_argument, NULL, 'I'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
-        struct berth_exec_opts o = { 0 };
+        struct berth_exec_opts o = {0};
         const char *process_file = NULL, *cwd = NULL, *user = NULL;
         cleanup_json json_object *env_add = json_object_new_array();
         cleanup_json json_object *gids = json_object_new_array();
@@ -182,19 +182,19 @@ int oci_cmd_exec(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
                         }
                         for (size_t i = 0; i < json_object_array_length(env_add); i++)
                                 json_object_array_add(
-                                        env, json_object_get(json_object_array_get_idx(env_add, i)));
+                                    env, json_object_get(json_object_array_get_idx(env_add, i)));
                 }
                 if (user) {
                         json_object *u = json_object_new_object();
                         char *colon = strchr(user, ':');
                         int64_t uid = 0, gid = 0;
-                        cleanup_free char *ustr = colon ? xstrndup(user, (size_t)(colon - user))
-                                                        : xstrdup(user);
+                        cleanup_free char *ustr =
+                            colon ? xstrndup(user, (size_t)(colon - user)) : xstrdup(user);
                         if (berth_parse_int64(ustr, &uid) < 0 ||
                             (colon && berth_parse_int64(colon + 1, &gid) < 0)) {
                                 json_object_put(u);
-                                return oci_usage_error(err, "exec",
-                                                       "--user: `%s` is not UID[:GID]", user);
+                                return oci_usage_error(err, "exec", "--user: `%s` is not UID[:GID]",
+                                                       user);
                         }
                         json_object_object_add(u, "uid", json_object_new_int64(uid));
                         json_object_object_add(u, "gid", json_object_new_int64(gid));

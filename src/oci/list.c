@@ -10,10 +10,10 @@
 int oci_cmd_list(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "format", required_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"format", required_argument, NULL, 'f'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         const char *format = "table";
         bool quiet = false;

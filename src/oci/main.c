@@ -21,21 +21,21 @@ static const struct {
         oci_cmd_fn fn;
         const char *help;
 } commands[] = {
-        { "create", oci_cmd_create, "create a container" },
-        { "delete", oci_cmd_delete, "delete any resources held by the container" },
-        { "events", oci_cmd_events, "display container statistics (--stats)" },
-        { "exec", oci_cmd_exec, "execute new process inside the container" },
-        { "features", oci_cmd_features, "show the enabled features" },
-        { "kill", oci_cmd_kill, "send a signal to the container's init process" },
-        { "list", oci_cmd_list, "list containers started by berth-oci with the given root" },
-        { "ps", oci_cmd_ps, "ps displays the processes running inside a container" },
-        { "pause", oci_cmd_pause, "pause all processes in the container" },
-        { "resume", oci_cmd_resume, "resume all processes that have been paused" },
-        { "run", oci_cmd_run, "create and run a container" },
-        { "spec", oci_cmd_spec, "create a new specification file" },
-        { "start", oci_cmd_start, "start the user process of a created container" },
-        { "state", oci_cmd_state, "output the state of a container" },
-        { "update", oci_cmd_update, "update container resource constraints" },
+    {"create", oci_cmd_create, "create a container"},
+    {"delete", oci_cmd_delete, "delete any resources held by the container"},
+    {"events", oci_cmd_events, "display container statistics (--stats)"},
+    {"exec", oci_cmd_exec, "execute new process inside the container"},
+    {"features", oci_cmd_features, "show the enabled features"},
+    {"kill", oci_cmd_kill, "send a signal to the container's init process"},
+    {"list", oci_cmd_list, "list containers started by berth-oci with the given root"},
+    {"ps", oci_cmd_ps, "ps displays the processes running inside a container"},
+    {"pause", oci_cmd_pause, "pause all processes in the container"},
+    {"resume", oci_cmd_resume, "resume all processes that have been paused"},
+    {"run", oci_cmd_run, "create and run a container"},
+    {"spec", oci_cmd_spec, "create a new specification file"},
+    {"start", oci_cmd_start, "start the user process of a created container"},
+    {"state", oci_cmd_state, "output the state of a container"},
+    {"update", oci_cmd_update, "update container resource constraints"},
 };
 
 static void usage(FILE *out)
@@ -84,10 +84,10 @@ int oci_need_id(int argc, char **argv, const char *verb, const char **ret, berth
 
 void oci_print_json(void *obj, bool pretty)
 {
-        puts(json_object_to_json_string_ext(obj, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE
-                                                        : JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+        puts(json_object_to_json_string_ext(
+            obj, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                              JSON_C_TO_STRING_NOSLASHESCAPE
+                        : JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 bool oci_help(int argc, char **argv, const char *text)
@@ -134,18 +134,18 @@ static void log_error(const struct oci_ctx *ctx, const char *msg)
 
 int main(int argc, char **argv)
 {
-        struct oci_ctx ctx = { .rt = { .state_root = BERTH_OCI_DEFAULT_ROOT }, .argv0 = argv[0] };
+        struct oci_ctx ctx = {.rt = {.state_root = BERTH_OCI_DEFAULT_ROOT}, .argv0 = argv[0]};
         static const struct option opts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "log", required_argument, NULL, 'l' },
-                { "log-format", required_argument, NULL, 'f' },
-                { "debug", no_argument, NULL, 'd' },
-                { "systemd-cgroup", no_argument, NULL, 's' },
-                { "rootless", required_argument, NULL, 'R' },
-                { "criu", required_argument, NULL, 'C' },
-                { "version", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"root", required_argument, NULL, 'r'},
+            {"log", required_argument, NULL, 'l'},
+            {"log-format", required_argument, NULL, 'f'},
+            {"debug", no_argument, NULL, 'd'},
+            {"systemd-cgroup", no_argument, NULL, 's'},
+            {"rootless", required_argument, NULL, 'R'},
+            {"criu", required_argument, NULL, 'C'},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         berth_error *err = NULL;
         int c, ret;
@@ -163,7 +163,8 @@ int main(int argc, char **argv)
                         break;
                 case 'f':
                         if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-                                fprintf(stderr, "berth-oci: --log-format: `%s` is not text or json\n",
+                                fprintf(stderr,
+                                        "berth-oci: --log-format: `%s` is not text or json\n",
                                         optarg);
                                 return 1;
                         }
@@ -179,7 +180,8 @@ int main(int argc, char **argv)
                 case 'C':
                         break;
                 case 'v':
-                        printf("berth-oci version %s\nspec: %s\n", BERTH_VERSION, BERTH_OCI_VERSION);
+                        printf("berth-oci version %s\nspec: %s\n", BERTH_VERSION,
+                               BERTH_OCI_VERSION);
                         return 0;
                 case 'h':
                         usage(stdout);

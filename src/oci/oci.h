@@ -44,7 +44,7 @@ int oci_parse_create_opts(int argc, char **argv, bool is_run, struct berth_creat
 
 /* Shared helpers (main.c). */
 int oci_usage_error(berth_error **err, const char *verb, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Exactly one positional argument (the container id) after options. */
 int oci_need_id(int argc, char **argv, const char *verb, const char **ret, berth_error **err);
 void oci_print_json(void *obj, bool pretty);

@@ -8,8 +8,9 @@ int oci_cmd_pause(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         const char *id;
 
-        if (oci_help(argc, argv, "Usage: berth-oci pause <container-id>\n\n"
-                                 "Freeze every process of the container.\n"))
+        if (oci_help(argc, argv,
+                     "Usage: berth-oci pause <container-id>\n\n"
+                     "Freeze every process of the container.\n"))
                 return 0;
         optind = 1;
         if (oci_need_id(argc, argv, "pause", &id, err) < 0)

@@ -24,9 +24,9 @@ static bool has_pid(const pid_t *pids, size_t n, long pid)
 int oci_cmd_ps(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "format", required_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         const char *format = "table";
         cleanup_free pid_t *pids = NULL;
@@ -40,7 +40,8 @@ int oci_cmd_ps(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
                         format = optarg;
                         break;
                 case 'h':
-                        fputs("Usage: berth-oci ps [--format table|json] <container-id> [ps options]\n\n"
+                        fputs("Usage: berth-oci ps [--format table|json] <container-id> [ps "
+                              "options]\n\n"
                               "List the processes running in the container.\n",
                               stdout);
                         return 0;
@@ -78,9 +79,11 @@ int oci_cmd_ps(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
                 for (int i = optind; i < argc; i++) {
                         /* Only option-like words: nothing the shell could run. */
                         for (const char *s = argv[i]; *s; s++)
-                                if (!(*s == '-' || *s == ',' || *s == '=' || (*s >= 'a' && *s <= 'z') ||
-                                      (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-                                        return oci_usage_error(err, "ps", "bad ps option `%s`", argv[i]);
+                                if (!(*s == '-' || *s == ',' || *s == '=' ||
+                                      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                                      (*s >= '0' && *s <= '9')))
+                                        return oci_usage_error(err, "ps", "bad ps option `%s`",
+                                                               argv[i]);
                         char *next = xasprintf("%s %s", cmd, argv[i]);
                         free(cmd);
                         cmd = next;

@@ -3,7 +3,7 @@
 
 int oci_cmd_run(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
-        struct berth_create_opts o = { 0 };
+        struct berth_create_opts o = {0};
         int status = 0;
         bool done;
         int r = oci_parse_create_opts(argc, argv, true, &o, &done, err);

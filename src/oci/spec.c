@@ -14,10 +14,10 @@
 int oci_cmd_spec(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "bundle", required_argument, NULL, 'b' },
-                { "rootless", no_argument, NULL, 'r' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"bundle", required_argument, NULL, 'b'},
+            {"rootless", no_argument, NULL, 'r'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         const char *bundle = ".";
         bool rootless = false;
@@ -46,9 +46,11 @@ int oci_cmd_spec(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
         }
         path = xasprintf("%s/config.json", bundle);
         if (access(path, F_OK) == 0)
-                return berth_fail(err, EEXIST, "spec: `%s` already exists; remove it first", path) < 0;
+                return berth_fail(err, EEXIST, "spec: `%s` already exists; remove it first", path) <
+                       0;
         spec = berth_runtime_spec_example(rootless);
-        s = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        s = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PRETTY |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
         r = berth_write_file_atomic(path, s, strlen(s), 0644, err);
         json_object_put(spec);
         return r < 0 ? 1 : 0;

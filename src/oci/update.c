@@ -66,19 +66,19 @@ static int parse_bytes(const char *s, int64_t *ret)
 int oci_cmd_update(struct oci_ctx *ctx, int argc, char **argv, berth_error **err)
 {
         static const struct option opts[] = {
-                { "resources", required_argument, NULL, 'r' },
-                { "memory", required_argument, NULL, 'm' },
-                { "memory-reservation", required_argument, NULL, 'R' },
-                { "memory-swap", required_argument, NULL, 's' },
-                { "cpu-shares", required_argument, NULL, 'S' },
-                { "cpu-quota", required_argument, NULL, 'Q' },
-                { "cpu-period", required_argument, NULL, 'P' },
-                { "cpuset-cpus", required_argument, NULL, 'C' },
-                { "cpuset-mems", required_argument, NULL, 'M' },
-                { "pids-limit", required_argument, NULL, 'p' },
-                { "blkio-weight", required_argument, NULL, 'b' },
-                { "help", no_argument, NULL, 'h' },
-                { NULL, 0, NULL, 0 },
+            {"resources", required_argument, NULL, 'r'},
+            {"memory", required_argument, NULL, 'm'},
+            {"memory-reservation", required_argument, NULL, 'R'},
+            {"memory-swap", required_argument, NULL, 's'},
+            {"cpu-shares", required_argument, NULL, 'S'},
+            {"cpu-quota", required_argument, NULL, 'Q'},
+            {"cpu-period", required_argument, NULL, 'P'},
+            {"cpuset-cpus", required_argument, NULL, 'C'},
+            {"cpuset-mems", required_argument, NULL, 'M'},
+            {"pids-limit", required_argument, NULL, 'p'},
+            {"blkio-weight", required_argument, NULL, 'b'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         cleanup_json json_object *res = json_object_new_object();
         const char *file = NULL;
@@ -125,7 +125,8 @@ int oci_cmd_update(struct oci_ctx *ctx, int argc, char **argv, berth_error **err
                 case 'p':
                 case 'b':
                         if (berth_parse_int64(optarg, &v) < 0)
-                                return oci_usage_error(err, "update", "`%s` is not a number", optarg);
+                                return oci_usage_error(err, "update", "`%s` is not a number",
+                                                       optarg);
                         if (c == 'p')
                                 json_object_object_add(section(res, "pids"), "limit",
                                                        json_object_new_int64(v));
@@ -134,7 +135,9 @@ int oci_cmd_update(struct oci_ctx *ctx, int argc, char **argv, berth_error **err
                                                        json_object_new_int64(v));
                         else
                                 json_object_object_add(section(res, "cpu"),
-                                                       c == 'S' ? "shares" : c == 'Q' ? "quota" : "period",
+                                                       c == 'S'   ? "shares"
+                                                       : c == 'Q' ? "quota"
+                                                                  : "period",
                                                        json_object_new_int64(v));
                         continue;
                 default:
@@ -148,8 +151,8 @@ int oci_cmd_update(struct oci_ctx *ctx, int argc, char **argv, berth_error **err
                 size_t len = 0;
                 json_object *parsed = NULL;
                 int r = strcmp(file, "-") == 0
-                                ? berth_read_file_at(STDIN_FILENO, "/dev/stdin", &data, &len, err)
-                                : berth_read_file(file, &data, &len, err);
+                            ? berth_read_file_at(STDIN_FILENO, "/dev/stdin", &data, &len, err)
+                            : berth_read_file(file, &data, &len, err);
                 if (r < 0)
                         return 1;
                 if (berth_json_parse(data, len, file, &parsed, err) < 0)

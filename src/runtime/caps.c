@@ -39,8 +39,8 @@ static int read_last_cap(void)
         return (int)v;
 }
 
-static int parse_cap_set(json_object *capabilities, const char *field, int last_cap,
-                         uint64_t *ret, berth_error **err)
+static int parse_cap_set(json_object *capabilities, const char *field, int last_cap, uint64_t *ret,
+                         berth_error **err)
 {
         json_object *arr = berth_json_get(capabilities, field);
         uint64_t set = 0;
@@ -52,8 +52,7 @@ static int parse_cap_set(json_object *capabilities, const char *field, int last_
         }
         if (!json_object_is_type(arr, json_type_array))
                 return berth_fail(err, EINVAL,
-                                  "process.capabilities.%s: must be an array of strings",
-                                  field);
+                                  "process.capabilities.%s: must be an array of strings", field);
         n = json_object_array_length(arr);
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
@@ -62,14 +61,14 @@ static int parse_cap_set(json_object *capabilities, const char *field, int last_
 
                 if (!json_object_is_type(e, json_type_string))
                         return berth_fail(err, EINVAL,
-                                          "process.capabilities.%s[%zu]: must be a string",
-                                          field, i);
+                                          "process.capabilities.%s[%zu]: must be a string", field,
+                                          i);
                 name = json_object_get_string(e);
                 cap = berth_cap_from_name(name);
                 if (cap < 0)
                         return berth_fail(err, EINVAL,
-                                          "process.capabilities.%s: unknown capability `%s`",
-                                          field, name);
+                                          "process.capabilities.%s: unknown capability `%s`", field,
+                                          name);
                 if (cap > last_cap)
                         continue; /* the running kernel lacks it: skip, like runc */
                 set |= CAP_BIT(cap);
@@ -107,10 +106,14 @@ int berth_caps_parse(json_object *capabilities, struct berth_caps **ret, berth_e
         if (capabilities != NULL && !json_object_is_type(capabilities, json_type_object))
                 return berth_fail(err, EINVAL, "process.capabilities: must be an object");
 
-        if ((r = parse_cap_set(capabilities, "bounding", caps->last_cap, &caps->bounding, err)) < 0 ||
-            (r = parse_cap_set(capabilities, "effective", caps->last_cap, &caps->effective, err)) < 0 ||
-            (r = parse_cap_set(capabilities, "inheritable", caps->last_cap, &caps->inheritable, err)) < 0 ||
-            (r = parse_cap_set(capabilities, "permitted", caps->last_cap, &caps->permitted, err)) < 0 ||
+        if ((r = parse_cap_set(capabilities, "bounding", caps->last_cap, &caps->bounding, err)) <
+                0 ||
+            (r = parse_cap_set(capabilities, "effective", caps->last_cap, &caps->effective, err)) <
+                0 ||
+            (r = parse_cap_set(capabilities, "inheritable", caps->last_cap, &caps->inheritable,
+                               err)) < 0 ||
+            (r = parse_cap_set(capabilities, "permitted", caps->last_cap, &caps->permitted, err)) <
+                0 ||
             (r = parse_cap_set(capabilities, "ambient", caps->last_cap, &caps->ambient, err)) < 0)
                 return r;
 
@@ -144,13 +147,13 @@ static int parse_id(json_object *obj, const char *field, uint32_t *ret, berth_er
         int64_t v;
 
         if (!json_object_is_type(obj, json_type_int))
-                return berth_fail(err, EINVAL, "process.user.%s: `%s` is not an integer",
-                                  field, json_object_to_json_string(obj));
+                return berth_fail(err, EINVAL, "process.user.%s: `%s` is not an integer", field,
+                                  json_object_to_json_string(obj));
         v = json_object_get_int64(obj);
         /* (uid_t)-1 means "unchanged" to the set*id calls: refuse it. */
         if (v < 0 || v >= (int64_t)UINT32_MAX)
-                return berth_fail(err, EINVAL, "process.user.%s: `%s` is out of range",
-                                  field, json_object_to_json_string(obj));
+                return berth_fail(err, EINVAL, "process.user.%s: `%s` is out of range", field,
+                                  json_object_to_json_string(obj));
         *ret = (uint32_t)v;
         return 0;
 }
@@ -180,17 +183,18 @@ int berth_creds_parse(json_object *user, struct berth_creds *ret, berth_error **
                 size_t n;
 
                 if (!json_object_is_type(o, json_type_array))
-                        return berth_fail(err, EINVAL,
-                                          "process.user.additionalGids: must be an array of integers");
+                        return berth_fail(
+                            err, EINVAL,
+                            "process.user.additionalGids: must be an array of integers");
                 n = json_object_array_length(o);
                 if (n > BERTH_MAX_GROUPS)
                         return berth_fail(err, E2BIG,
-                                          "process.user.additionalGids: %zu groups, at most %d",
-                                          n, BERTH_MAX_GROUPS);
+                                          "process.user.additionalGids: %zu groups, at most %d", n,
+                                          BERTH_MAX_GROUPS);
                 groups = xcalloc(n ? n : 1, sizeof(*groups));
                 for (size_t i = 0; i < n; i++) {
-                        if ((r = parse_id(json_object_array_get_idx(o, i), "additionalGids",
-                                          &id, err)) < 0)
+                        if ((r = parse_id(json_object_array_get_idx(o, i), "additionalGids", &id,
+                                          err)) < 0)
                                 return r;
                         groups[i] = id;
                 }
@@ -231,9 +235,9 @@ static int do_capset(const struct capsets *s)
 {
         struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {
-                {(uint32_t)s->effective, (uint32_t)s->permitted, (uint32_t)s->inheritable},
-                {(uint32_t)(s->effective >> 32), (uint32_t)(s->permitted >> 32),
-                 (uint32_t)(s->inheritable >> 32)},
+            {(uint32_t)s->effective, (uint32_t)s->permitted, (uint32_t)s->inheritable},
+            {(uint32_t)(s->effective >> 32), (uint32_t)(s->permitted >> 32),
+             (uint32_t)(s->inheritable >> 32)},
         };
 
         if (syscall(SYS_capset, &hdr, data) < 0)
@@ -324,8 +328,8 @@ static int apply_caps(const struct berth_caps *caps, berth_error **err)
         return 0;
 }
 
-int berth_security_apply_creds_caps(const struct berth_creds *c,
-                                    const struct berth_caps *caps, berth_error **err)
+int berth_security_apply_creds_caps(const struct berth_creds *c, const struct berth_caps *caps,
+                                    berth_error **err)
 {
         int r;
 

@@ -14,21 +14,21 @@
 #include "util/jsonutil.h"
 #include "util/xalloc.h"
 
-#define MAX_RULES 4096
+#define MAX_RULES    4096
 #define MAX_ATTACHED 64
 
 static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
-        struct bpf_insn i = { .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+        struct bpf_insn i = {.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
         return i;
 }
 
-#define LDX_W(dst, src, off) insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
-#define ALU_IMM(op, dst, imm) insn(BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm)
-#define MOV_REG(dst, src) insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
+#define LDX_W(dst, src, off)   insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
+#define ALU_IMM(op, dst, imm)  insn(BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm)
+#define MOV_REG(dst, src)      insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
 #define JNE_IMM(dst, imm, off) insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm)
 #define JNE_REG(dst, src, off) insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, off, 0)
-#define EXIT() insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define EXIT()                 insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 struct prog {
         struct bpf_insn *v;
@@ -125,7 +125,7 @@ static int emit_rule(struct prog *p, json_object *rule, size_t idx, bool *ret_to
 int berth_cgroup_bpf_build(json_object *rules, struct bpf_insn **ret, size_t *ret_n,
                            berth_error **err)
 {
-        struct prog p = { 0 };
+        struct prog p = {0};
         size_t n = rules ? json_object_array_length(rules) : 0;
         bool total = false;
 

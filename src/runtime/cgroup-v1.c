@@ -15,7 +15,7 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define MAX_HIERARCHIES 32
+#define MAX_HIERARCHIES   32
 #define FREEZE_TIMEOUT_NS (10LL * 1000000000LL)
 
 /* /proc/self/mountinfo is read once per process: mounts of cgroup
@@ -59,9 +59,9 @@ static void unescape(char *s)
 /* Mount options of a v1 cgroup mount that are not controllers. */
 static bool is_controller_opt(const char *o)
 {
-        static const char *const not_ctrl[] = { "rw", "ro", "noprefix", "clone_children",
-                                                "xattr", "cpuset_v2_mode", "none", "all",
-                                                "favordynmods" };
+        static const char *const not_ctrl[] = {
+            "rw",   "ro",  "noprefix",    "clone_children", "xattr", "cpuset_v2_mode",
+            "none", "all", "favordynmods"};
         for (size_t i = 0; i < sizeof(not_ctrl) / sizeof(not_ctrl[0]); i++)
                 if (strcmp(o, not_ctrl[i]) == 0)
                         return false;
@@ -187,7 +187,7 @@ int berth_cgroup_v1_setup(struct berth_cgroup *cg, const struct berth_cgroup_opt
  * run: copy the parent's values first. */
 static int cpuset_hook(const char *parent, const char *dir, void *data, berth_error **err)
 {
-        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
         for (size_t i = 0; i < 2; i++) {
                 cleanup_free char *cur = NULL;
@@ -325,8 +325,7 @@ static int v1_cpu(struct berth_cgroup *cg, json_object *cpu, berth_error **err)
         bool has_shares = berth_cgroup_get_u64(cpu, "shares", &shares) && shares != 0;
         bool has_quota = berth_cgroup_get_i64(cpu, "quota", &quota) && quota != 0;
         bool has_period = berth_cgroup_get_u64(cpu, "period", &period) && period != 0;
-        bool has_rtr = berth_cgroup_get_i64(cpu, "realtimeRuntime", &rt_runtime) &&
-                       rt_runtime != 0;
+        bool has_rtr = berth_cgroup_get_i64(cpu, "realtimeRuntime", &rt_runtime) && rt_runtime != 0;
         bool has_rtp = berth_cgroup_get_u64(cpu, "realtimePeriod", &rt_period) && rt_period != 0;
         bool has_idle = berth_cgroup_get_i64(cpu, "idle", &idle);
         bool has_burst = berth_cgroup_get_u64(cpu, "burst", &burst);
@@ -392,8 +391,7 @@ static int write_devices(const char *d, const char *file, json_object *arr, cons
                         continue;
                 int r = berth_cgroup_writef(d, file, err, "%lld:%lld %lld",
                                             (long long)berth_json_int(e, "major", 0),
-                                            (long long)berth_json_int(e, "minor", 0),
-                                            (long long)v);
+                                            (long long)berth_json_int(e, "minor", 0), (long long)v);
                 if (r < 0)
                         return r;
         }
@@ -405,10 +403,10 @@ static int v1_blkio(struct berth_cgroup *cg, json_object *b, berth_error **err)
         static const struct {
                 const char *key, *file;
         } throttles[] = {
-                { "throttleReadBpsDevice", "blkio.throttle.read_bps_device" },
-                { "throttleWriteBpsDevice", "blkio.throttle.write_bps_device" },
-                { "throttleReadIOPSDevice", "blkio.throttle.read_iops_device" },
-                { "throttleWriteIOPSDevice", "blkio.throttle.write_iops_device" },
+            {"throttleReadBpsDevice", "blkio.throttle.read_bps_device"},
+            {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device"},
+            {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device"},
+            {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"},
         };
         int64_t weight, leaf;
         json_object *wd = berth_json_get(b, "weightDevice");
@@ -442,8 +440,8 @@ static int v1_blkio(struct berth_cgroup *cg, json_object *b, berth_error **err)
                         return r;
         }
         for (size_t i = 0; i < sizeof(throttles) / sizeof(throttles[0]); i++) {
-                r = write_devices(d, throttles[i].file, berth_json_get(b, throttles[i].key),
-                                  "rate", err);
+                r = write_devices(d, throttles[i].file, berth_json_get(b, throttles[i].key), "rate",
+                                  err);
                 if (r < 0)
                         return r;
         }
@@ -655,7 +653,7 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, berth_error **err)
                                 (void)berth_cgroup_write(d, "freezer.state", "THAWED", NULL);
                         return berth_fail(err, EBUSY, "cgroup: `%s` stays `%s`", d, state);
                 }
-                struct timespec ts = { 0, delay };
+                struct timespec ts = {0, delay};
                 (void)nanosleep(&ts, NULL);
                 if (delay < 10000000)
                         delay *= 2;
@@ -780,8 +778,7 @@ static int v1_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                 if (berth_cgroup_file_exists(d, "memory.kmem.usage_in_bytes"))
                         json_object_object_add(mem, "kernel", mem_entry(d, "memory.kmem."));
                 if (berth_cgroup_file_exists(d, "memory.kmem.tcp.usage_in_bytes"))
-                        json_object_object_add(mem, "kernelTCP",
-                                               mem_entry(d, "memory.kmem.tcp."));
+                        json_object_object_add(mem, "kernelTCP", mem_entry(d, "memory.kmem.tcp."));
                 if (berth_cgroup_read(d, "memory.stat", &st, NULL) == 0) {
                         json_object *raw = berth_cgroup_parse_kv(st);
                         add_u64(mem, "cache", berth_json_int(raw, "cache", 0));
@@ -797,8 +794,9 @@ static int v1_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
         }
         if ((d = berth_cgroup_dir(cg, "blkio")) != NULL) {
                 json_object *b = json_object_new_object();
-                json_object_object_add(b, "ioServiceBytesRecursive",
-                                       blkio_entries(d, "blkio.throttle.io_service_bytes_recursive"));
+                json_object_object_add(
+                    b, "ioServiceBytesRecursive",
+                    blkio_entries(d, "blkio.throttle.io_service_bytes_recursive"));
                 json_object_object_add(b, "ioServicedRecursive",
                                        blkio_entries(d, "blkio.throttle.io_serviced_recursive"));
                 json_object_object_add(out, "blkio", b);
@@ -808,10 +806,10 @@ static int v1_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
 }
 
 const struct berth_cgroup_ops berth_cgroup_v1_ops = {
-        .create = v1_create,
-        .update = v1_update,
-        .freeze = v1_freeze,
-        .is_frozen = v1_is_frozen,
-        .kill_all = NULL,
-        .stats = v1_stats,
+    .create = v1_create,
+    .update = v1_update,
+    .freeze = v1_freeze,
+    .is_frozen = v1_is_frozen,
+    .kill_all = NULL,
+    .stats = v1_stats,
 };

@@ -40,8 +40,7 @@ int berth_cgroup_v2_setup(struct berth_cgroup *cg, const struct berth_cgroup_opt
 
 /* Enable in PARENT's subtree_control every controller it has that is not
  * enabled yet (as runc does), so that `update` can set any of them later. */
-static int enable_controllers(const char *parent, const char *dir, void *data,
-                              berth_error **err)
+static int enable_controllers(const char *parent, const char *dir, void *data, berth_error **err)
 {
         cleanup_free char *avail = NULL;
         cleanup_free char *enabled = NULL;
@@ -65,7 +64,8 @@ static int enable_controllers(const char *parent, const char *dir, void *data,
                 free(want);
                 want = next;
         }
-        if (want[0] == '\0' || berth_cgroup_write(parent, "cgroup.subtree_control", want, NULL) == 0)
+        if (want[0] == '\0' ||
+            berth_cgroup_write(parent, "cgroup.subtree_control", want, NULL) == 0)
                 return 0;
         /* One refused controller fails the whole write: enable one by one,
          * leaving out those the kernel refuses (a resource that needs one
@@ -187,12 +187,12 @@ static int v2_cpu(const char *d, json_object *cpu, berth_error **err)
         }
         if (berth_cgroup_get_u64(cpu, "burst", &burst)) {
                 /* cpu.max.burst is in microseconds, like the spec. */
-                r = berth_cgroup_writef(d, "cpu.max.burst", err, "%llu",
-                                        (unsigned long long)burst);
+                r = berth_cgroup_writef(d, "cpu.max.burst", err, "%llu", (unsigned long long)burst);
                 if (r < 0)
                         return r;
         }
-        if (berth_cgroup_get_i64(cpu, "idle", &idle) && (r = write_i64(d, "cpu.idle", idle, err)) < 0)
+        if (berth_cgroup_get_i64(cpu, "idle", &idle) &&
+            (r = write_i64(d, "cpu.idle", idle, err)) < 0)
                 return r;
         if (cpus && cpus[0] && (r = berth_cgroup_write(d, "cpuset.cpus", cpus, err)) < 0)
                 return r;
@@ -216,10 +216,10 @@ static int v2_io(const char *d, json_object *b, berth_error **err)
         static const struct {
                 const char *key, *name;
         } throttles[] = {
-                { "throttleReadBpsDevice", "rbps" },
-                { "throttleWriteBpsDevice", "wbps" },
-                { "throttleReadIOPSDevice", "riops" },
-                { "throttleWriteIOPSDevice", "wiops" },
+            {"throttleReadBpsDevice", "rbps"},
+            {"throttleWriteBpsDevice", "wbps"},
+            {"throttleReadIOPSDevice", "riops"},
+            {"throttleWriteIOPSDevice", "wiops"},
         };
         json_object *wd = berth_json_get(b, "weightDevice");
         int64_t weight, leaf;
@@ -298,8 +298,7 @@ static int v2_apply(struct berth_cgroup *cg, json_object *res, berth_error **err
                 json_object_object_foreach(o, key, val)
                 {
                         if (strchr(key, '/') != NULL || key[0] == '.' || key[0] == '\0')
-                                return berth_fail(err, EINVAL, "cgroup: bad unified key `%s`",
-                                                  key);
+                                return berth_fail(err, EINVAL, "cgroup: bad unified key `%s`", key);
                         if (!json_object_is_type(val, json_type_string))
                                 return berth_fail(err, EINVAL,
                                                   "cgroup: unified `%s` is not a string", key);
@@ -397,7 +396,7 @@ static int v2_freeze(struct berth_cgroup *cg, bool frozen, berth_error **err)
                 if (left <= 0)
                         return berth_fail(err, ETIMEDOUT, "cgroup: `%s` did not %s in time",
                                           cg->path, frozen ? "freeze" : "thaw");
-                struct pollfd p = { .fd = fd, .events = POLLPRI };
+                struct pollfd p = {.fd = fd, .events = POLLPRI};
                 if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
                         return berth_fail_errno(err, "cgroup: poll `cgroup.events`");
         }
@@ -433,7 +432,7 @@ static json_object *io_entries(const char *text, const char *k1, const char *op1
                 unsigned maj, min;
                 if (sscanf(l, "%u:%u", &maj, &min) != 2)
                         continue;
-                const char *keys[2] = { k1, k2 }, *ops[2] = { op1, op2 };
+                const char *keys[2] = {k1, k2}, *ops[2] = {op1, op2};
                 for (int i = 0; i < 2; i++) {
                         cleanup_free char *pat = xasprintf(" %s=", keys[i]);
                         const char *p = strstr(l, pat);
@@ -524,10 +523,10 @@ static int v2_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
 }
 
 const struct berth_cgroup_ops berth_cgroup_v2_ops = {
-        .create = v2_create,
-        .update = v2_update,
-        .freeze = v2_freeze,
-        .is_frozen = v2_is_frozen,
-        .kill_all = v2_kill_all,
-        .stats = v2_stats,
+    .create = v2_create,
+    .update = v2_update,
+    .freeze = v2_freeze,
+    .is_frozen = v2_is_frozen,
+    .kill_all = v2_kill_all,
+    .stats = v2_stats,
 };

@@ -22,9 +22,9 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define DEFAULT_ROOT "/sys/fs/cgroup"
+#define DEFAULT_ROOT     "/sys/fs/cgroup"
 #define MAX_CGROUP_DEPTH 64
-#define MAX_PIDS (1u << 22)
+#define MAX_PIDS         (1u << 22)
 
 /* ---- Small file helpers ---- */
 
@@ -45,8 +45,7 @@ int berth_cgroup_write(const char *dir, const char *file, const char *value, ber
         return 0;
 }
 
-int berth_cgroup_writef(const char *dir, const char *file, berth_error **err, const char *fmt,
-                        ...)
+int berth_cgroup_writef(const char *dir, const char *file, berth_error **err, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -81,8 +80,7 @@ int berth_cgroup_read_u64(const char *dir, const char *file, uint64_t *ret, bert
                 return 0;
         }
         if (berth_parse_uint64(s, &v) < 0)
-                return berth_fail(err, EINVAL, "cgroup: `%s/%s`: not a number: `%s`", dir, file,
-                                  s);
+                return berth_fail(err, EINVAL, "cgroup: `%s/%s`: not a number: `%s`", dir, file, s);
         *ret = v;
         return 0;
 }
@@ -323,7 +321,7 @@ const char *berth_cgroup_dir(const struct berth_cgroup *cg, const char *controll
 /* The directory whose cgroup.procs lists the container's processes. */
 static const char *procs_dir(const struct berth_cgroup *cg)
 {
-        static const char *const prefer[] = { "pids", "freezer", "memory", "cpu", "devices" };
+        static const char *const prefer[] = {"pids", "freezer", "memory", "cpu", "devices"};
         const char *d;
 
         if (cg->mode == BERTH_CGROUP_V2)
@@ -380,9 +378,9 @@ int berth_cgroup_self_path(const char *proc_cgroup, const char *controllers, cha
                         continue;
                 *c2 = '\0';
                 const char *ctrls = c1 + 1;
-                bool match = controllers == NULL ? (strncmp(l, "0:", 2) == 0 && ctrls[0] == '\0')
-                                                 : (ctrls[0] != '\0' &&
-                                                    list_subset(controllers, ctrls));
+                bool match = controllers == NULL
+                                 ? (strncmp(l, "0:", 2) == 0 && ctrls[0] == '\0')
+                                 : (ctrls[0] != '\0' && list_subset(controllers, ctrls));
                 if (match) {
                         *ret = xstrdup(c2 + 1);
                         return 0;
@@ -555,7 +553,7 @@ static int collect_pids(const char *dir, struct pidvec *pv, int depth, berth_err
 
 int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n, berth_error **err)
 {
-        struct pidvec pv = { 0 };
+        struct pidvec pv = {0};
         const char *dir = procs_dir(cg);
         int r;
 
@@ -627,7 +625,7 @@ static int rmdir_tree(const char *dir, int depth, berth_error **err)
                         return 0;
                 if (errno != EBUSY || tries >= 40)
                         return berth_fail_errno(err, "cgroup: rmdir `%s`", dir);
-                struct timespec ts = { 0, delay_ns };
+                struct timespec ts = {0, delay_ns};
                 (void)nanosleep(&ts, NULL);
                 if (delay_ns < 64000000)
                         delay_ns *= 2;
@@ -674,8 +672,7 @@ json_object *berth_cgroup_to_json(const struct berth_cgroup *cg)
                         json_object *h = json_object_new_object();
                         json_object_object_add(h, "controllers",
                                                json_object_new_string(cg->hier[i].controllers));
-                        json_object_object_add(h, "dir",
-                                               json_object_new_string(cg->hier[i].dir));
+                        json_object_object_add(h, "dir", json_object_new_string(cg->hier[i].dir));
                         json_object_array_add(a, h);
                 }
                 json_object_object_add(o, "hierarchies", a);
@@ -704,9 +701,8 @@ int berth_cgroup_from_json(json_object *saved, const char *root, struct berth_cg
                 cg->path = xstrdup(p);
         } else if (strcmp(mode, "v1") == 0) {
                 json_object *a = berth_json_get(saved, "hierarchies");
-                size_t n = a && json_object_is_type(a, json_type_array)
-                                   ? json_object_array_length(a)
-                                   : 0;
+                size_t n =
+                    a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
                 cg->mode = BERTH_CGROUP_V1;
                 cg->ops = &berth_cgroup_v1_ops;
                 cg->hier = xcalloc(n ? n : 1, sizeof(*cg->hier));

@@ -122,9 +122,9 @@ struct berth_cgroup_ops {
 struct berth_cgroup {
         enum berth_cgroup_mode mode;
         const struct berth_cgroup_ops *ops;
-        char *root;    /* e.g. /sys/fs/cgroup */
-        char *relpath; /* e.g. /berth/abc */
-        char *path;    /* v2: the absolute directory */
+        char *root;                     /* e.g. /sys/fs/cgroup */
+        char *relpath;                  /* e.g. /berth/abc */
+        char *path;                     /* v2: the absolute directory */
         struct berth_cgroup_hier *hier; /* v1 */
         size_t n_hier;
 };
@@ -148,8 +148,8 @@ extern const struct berth_cgroup_ops berth_cgroup_v2_ops;
 
 /* Write VALUE to FILE in DIR: errors read "cgroup: write `FILE`=`VALUE`: ...". */
 int berth_cgroup_write(const char *dir, const char *file, const char *value, berth_error **err);
-int berth_cgroup_writef(const char *dir, const char *file, berth_error **err, const char *fmt,
-                        ...) __attribute__((format(printf, 4, 5)));
+int berth_cgroup_writef(const char *dir, const char *file, berth_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Read FILE in DIR (trailing newline stripped). */
 int berth_cgroup_read(const char *dir, const char *file, char **ret, berth_error **err);
 int berth_cgroup_read_u64(const char *dir, const char *file, uint64_t *ret, berth_error **err);

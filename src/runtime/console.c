@@ -26,9 +26,11 @@ int berth_console_recv_master(int sock, int *ret_fd, berth_error **err)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                              .msg_controllen = sizeof(u.buf) };
+        struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof(u.buf)};
         int fd = -1;
         ssize_t n;
 
@@ -55,8 +57,7 @@ static void copy_winsize(int from, int to)
 
 /* Relay IN -> MASTER and MASTER -> OUT until the process exits; returns
  * its status as a shell would. */
-int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
-                             berth_error **err)
+int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status, berth_error **err)
 {
         struct termios saved, raw;
         bool restore = false;
@@ -86,11 +87,11 @@ int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
 
         for (;;) {
                 struct pollfd p[4] = {
-                        { .fd = pidfd, .events = POLLIN },
-                        /* Once hung up, the master polls ready for ever. */
-                        { .fd = master_open ? master : -1, .events = POLLIN },
-                        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = sfd, .events = POLLIN },
+                    {.fd = pidfd, .events = POLLIN},
+                    /* Once hung up, the master polls ready for ever. */
+                    {.fd = master_open ? master : -1, .events = POLLIN},
+                    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+                    {.fd = sfd, .events = POLLIN},
                 };
                 if (poll(p, 4, -1) < 0) {
                         if (errno == EINTR)
@@ -138,7 +139,7 @@ int berth_console_proxy_wait(pid_t pid, int pidfd, int master, int *ret_status,
                 if (errno != EINTR)
                         return berth_fail_errno(err, "wait for pid %d", (int)pid);
         }
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status)
+        *ret_status = WIFEXITED(status)     ? WEXITSTATUS(status)
                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                             : 255;
         return 0;

@@ -40,10 +40,10 @@ static const struct {
         const char *proc; /* /proc/PID/ns/<proc> */
         int flag;
 } ns_table[] = {
-        { "cgroup", "cgroup", CLONE_NEWCGROUP }, { "ipc", "ipc", CLONE_NEWIPC },
-        { "mount", "mnt", CLONE_NEWNS },         { "network", "net", CLONE_NEWNET },
-        { "pid", "pid", CLONE_NEWPID },          { "time", "time", CLONE_NEWTIME },
-        { "user", "user", CLONE_NEWUSER },       { "uts", "uts", CLONE_NEWUTS },
+    {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"ipc", "ipc", CLONE_NEWIPC},
+    {"mount", "mnt", CLONE_NEWNS},         {"network", "net", CLONE_NEWNET},
+    {"pid", "pid", CLONE_NEWPID},          {"time", "time", CLONE_NEWTIME},
+    {"user", "user", CLONE_NEWUSER},       {"uts", "uts", CLONE_NEWUTS},
 };
 
 static int ns_flag(const char *type)
@@ -57,7 +57,7 @@ static int ns_flag(const char *type)
 /* Bind or connect a unix socket at DIR/NAME, whatever DIR's length. */
 static int unix_socket_at(int dirfd, const char *name, bool do_bind, berth_error **err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int r;
 
@@ -80,7 +80,7 @@ static int unix_socket_at(int dirfd, const char *name, bool do_bind, berth_error
 
 static int connect_console(const char *path, berth_error **err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         if (fd < 0)
@@ -183,7 +183,7 @@ static void add_default_device_rules(json_object *config)
         static const struct {
                 int64_t major, minor;
         } defaults[] = {
-                { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 2 }, { 136, -1 },
+            {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 2}, {136, -1},
         };
         json_object *lx = berth_json_get(config, "linux");
         json_object *res, *rules, *devs;
@@ -211,8 +211,7 @@ static void add_default_device_rules(json_object *config)
                 if (type == NULL || strcmp(type, "p") == 0)
                         continue;
                 add_dev_rule(rules, strcmp(type, "u") == 0 ? "c" : type,
-                             berth_json_int(d, "major", -1), berth_json_int(d, "minor", -1),
-                             "rwm");
+                             berth_json_int(d, "major", -1), berth_json_int(d, "minor", -1), "rwm");
         }
 }
 
@@ -276,13 +275,16 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
 {
         cleanup_free char *bundle = NULL;
         cleanup_json json_object *config = NULL;
-        struct berth_proc_cfg c = { .exec_listen_fd = -1, .console_fd = -1, .sync_fd = -1,
-                                    .start_conn = -1, .cg_dirfd = -1 };
-        struct create_undo undo = { .pidfd = -1 };
+        struct berth_proc_cfg c = {.exec_listen_fd = -1,
+                                   .console_fd = -1,
+                                   .sync_fd = -1,
+                                   .start_conn = -1,
+                                   .cg_dirfd = -1};
+        struct create_undo undo = {.pidfd = -1};
         cleanup_close int dirfd = -1;
         cleanup_free char *state_json = NULL;
         struct berth_state *st = NULL;
-        int sv[2] = { -1, -1 };
+        int sv[2] = {-1, -1};
         int console_ours = -1;
         int r;
 
@@ -296,7 +298,8 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         if (r < 0)
                 goto out;
         if (berth_json_get(config, "process") == NULL) {
-                r = berth_fail(err, EINVAL, "config.json: `process` is required to create a container");
+                r = berth_fail(err, EINVAL,
+                               "config.json: `process` is required to create a container");
                 goto out;
         }
 
@@ -307,8 +310,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                         env = json_object_new_array();
                         json_object_object_add(proc, "env", env);
                 }
-                json_object_array_add(env, json_object_new_string_len(
-                                                   "LISTEN_PID=1", 12));
+                json_object_array_add(env, json_object_new_string_len("LISTEN_PID=1", 12));
                 {
                         cleanup_free char *lf = xasprintf("LISTEN_FDS=%d", o->listen_fds);
                         json_object_array_add(env, json_object_new_string(lf));
@@ -399,9 +401,9 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         {
                 json_object *lx = berth_json_get(config, "linux");
                 struct berth_cgroup_opts co = {
-                        .id = o->id,
-                        .path = berth_json_str(lx, "cgroupsPath"),
-                        .resources = berth_json_get(lx, "resources"),
+                    .id = o->id,
+                    .path = berth_json_str(lx, "cgroupsPath"),
+                    .resources = berth_json_get(lx, "resources"),
                 };
                 r = berth_cgroup_create(&co, &undo.cg, err);
                 if (r < 0)
@@ -682,7 +684,7 @@ int berth_container_kill(const struct berth_runtime *rt, const char *id, int sig
 static bool wait_gone(const struct berth_state *st, int timeout_ms)
 {
         cleanup_close int pidfd = berth_pidfd_checked(st->pid, st->pid_start);
-        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
         if (pidfd < 0)
                 return true;
@@ -777,8 +779,8 @@ int berth_container_resume(const struct berth_runtime *rt, const char *id, berth
         return freeze(rt, id, false, err);
 }
 
-int berth_container_update(const struct berth_runtime *rt, const char *id,
-                           json_object *resources, berth_error **err)
+int berth_container_update(const struct berth_runtime *rt, const char *id, json_object *resources,
+                           berth_error **err)
 {
         cleanup_state struct berth_state *st = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
@@ -809,7 +811,7 @@ int berth_container_update(const struct berth_runtime *rt, const char *id,
                                 if (cur && json_object_is_type(cur, json_type_object) &&
                                     json_object_is_type(v, json_type_object)) {
                                         json_object_object_foreach(v, k2, v2)
-                                                json_object_object_add(cur, k2, json_object_get(v2));
+                                            json_object_object_add(cur, k2, json_object_get(v2));
                                 } else {
                                         json_object_object_add(res, k, json_object_get(v));
                                 }
@@ -819,8 +821,8 @@ int berth_container_update(const struct berth_runtime *rt, const char *id,
         return berth_state_save(st, err);
 }
 
-int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret,
-                         size_t *ret_n, berth_error **err)
+int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+                         berth_error **err)
 {
         cleanup_state struct berth_state *st = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
@@ -880,13 +882,17 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                          int *ret_status, berth_error **err)
 {
         cleanup_state struct berth_state *st = NULL;
-        struct berth_proc_cfg c = { .exec_listen_fd = -1, .console_fd = -1, .sync_fd = -1,
-                                    .start_conn = -1, .cg_dirfd = -1, .is_exec = true };
+        struct berth_proc_cfg c = {.exec_listen_fd = -1,
+                                   .console_fd = -1,
+                                   .sync_fd = -1,
+                                   .start_conn = -1,
+                                   .cg_dirfd = -1,
+                                   .is_exec = true};
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         cleanup_close int pidfd = -1;
         cleanup_close int init_pidfd = -1;
         pid_t pid = 0;
-        int sv[2] = { -1, -1 };
+        int sv[2] = {-1, -1};
         enum berth_status status;
         int r;
 
@@ -918,22 +924,24 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
         if (r < 0)
                 goto out;
         {
-                json_object *nss = berth_json_get(berth_json_get(st->config, "linux"), "namespaces");
+                json_object *nss =
+                    berth_json_get(berth_json_get(st->config, "linux"), "namespaces");
                 size_t n = nss ? json_object_array_length(nss) : 0;
                 /* user first: joining it decides what we may join after. */
                 for (int pass = 0; pass < 2; pass++) {
                         for (size_t i = 0; i < n; i++) {
-                                const char *type = berth_json_str(json_object_array_get_idx(nss, i),
-                                                                  "type");
+                                const char *type =
+                                    berth_json_str(json_object_array_get_idx(nss, i), "type");
                                 int flag = ns_flag(type ? type : "");
                                 if (flag == 0 || flag == CLONE_NEWTIME ||
                                     (pass == 0) != (flag == CLONE_NEWUSER))
                                         continue;
-                                for (size_t k = 0; k < sizeof(ns_table) / sizeof(ns_table[0]); k++) {
+                                for (size_t k = 0; k < sizeof(ns_table) / sizeof(ns_table[0]);
+                                     k++) {
                                         if (ns_table[k].flag != flag)
                                                 continue;
-                                        cleanup_free char *p = xasprintf("/proc/%d/ns/%s",
-                                                                         (int)st->pid, ns_table[k].proc);
+                                        cleanup_free char *p = xasprintf(
+                                            "/proc/%d/ns/%s", (int)st->pid, ns_table[k].proc);
                                         int fd = open(p, O_RDONLY | O_CLOEXEC);
                                         if (fd < 0) {
                                                 r = berth_fail_errno(err, "open `%s`", p);

@@ -27,10 +27,10 @@ static json_object *enabled(bool on)
 
 json_object *berth_runtime_features(void)
 {
-        static const char *const hooks[] = { "prestart",        "createRuntime", "createContainer",
-                                             "startContainer", "poststart",     "poststop" };
-        static const char *const namespaces[] = { "cgroup", "ipc",  "mount", "network",
-                                                  "pid",    "time", "user",  "uts" };
+        static const char *const hooks[] = {"prestart",       "createRuntime", "createContainer",
+                                            "startContainer", "poststart",     "poststop"};
+        static const char *const namespaces[] = {"cgroup", "ipc",  "mount", "network",
+                                                 "pid",    "time", "user",  "uts"};
         json_object *f = json_object_new_object();
         json_object *lx = json_object_new_object();
         json_object *cg = json_object_new_object();

@@ -63,7 +63,7 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
                 return berth_fail_errno(err, "fork hook `%s`", path);
         }
         if (pid == 0) {
-                char *argv0[] = { (char *)path, NULL };
+                char *argv0[] = {(char *)path, NULL};
                 if (dup2(sv[1], STDIN_FILENO) < 0)
                         _exit(127);
                 execve(path, args[0] ? args : argv0, env);
@@ -87,8 +87,8 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
                 /* Feed the state as the hook reads it, however big; a hook
                  * that does not read its stdin at all never blocks us. */
                 for (;;) {
-                        struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
-                                               { .fd = in, .events = POLLOUT } };
+                        struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                                              {.fd = in, .events = POLLOUT}};
                         int wait_ms = -1;
                         if (deadline) {
                                 int64_t ms = deadline - now_ms();
@@ -107,8 +107,8 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
                                 (void)kill(pid, SIGKILL);
                                 (void)waitpid(pid, NULL, 0);
                                 return berth_fail(err, ETIMEDOUT,
-                                                  "%s hook `%s` timed out after %lld seconds",
-                                                  name, path, (long long)timeout);
+                                                  "%s hook `%s` timed out after %lld seconds", name,
+                                                  path, (long long)timeout);
                         }
                         if (p[0].revents)
                                 break;
@@ -139,8 +139,7 @@ static int run_hook(json_object *hook, const char *name, size_t idx, const char 
         if (WIFEXITED(status))
                 return berth_fail(err, 0, "%s hook `%s` exited with status %d", name, path,
                                   WEXITSTATUS(status));
-        return berth_fail(err, 0, "%s hook `%s` killed by signal %d", name, path,
-                          WTERMSIG(status));
+        return berth_fail(err, 0, "%s hook `%s` killed by signal %d", name, path, WTERMSIG(status));
 }
 
 int berth_hooks_run(json_object *config, const char *name, const char *state_json,

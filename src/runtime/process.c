@@ -73,10 +73,9 @@ void berth_proc_cfg_clear(struct berth_proc_cfg *c)
         c->cg_dirfd = -1;
 }
 
-int berth_proc_cfg_parse_process(struct berth_proc_cfg *c, json_object *process,
-                                 berth_error **err)
+int berth_proc_cfg_parse_process(struct berth_proc_cfg *c, json_object *process, berth_error **err)
 {
-        struct berth_creds creds = { 0 };
+        struct berth_creds creds = {0};
         int r;
 
         c->process = process;
@@ -163,7 +162,7 @@ static char **build_env(json_object *env, uid_t uid)
                         return v;
         f = fopen("/etc/passwd", "re");
         while (f && fgets(line, sizeof(line), f)) {
-                char *fields[7] = { 0 };
+                char *fields[7] = {0};
                 char *p = line;
                 int i = 0;
                 for (char *tok = strsep(&p, ":"); tok && i < 7; tok = strsep(&p, ":"))
@@ -187,9 +186,11 @@ static int send_console(int sock, const char *name, int fd)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                              .msg_controllen = sizeof(u.buf) };
+        struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof(u.buf)};
         struct cmsghdr *c;
 
         memset(&u, 0, sizeof(u));
@@ -222,15 +223,16 @@ static int setup_console(struct berth_proc_cfg *c, berth_error **err)
                 return berth_fail_errno(err, "open pty `%s`", name);
         if (size) {
                 struct winsize ws = {
-                        .ws_row = (unsigned short)berth_json_int(size, "height", 0),
-                        .ws_col = (unsigned short)berth_json_int(size, "width", 0),
+                    .ws_row = (unsigned short)berth_json_int(size, "height", 0),
+                    .ws_col = (unsigned short)berth_json_int(size, "width", 0),
                 };
                 if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
                         return berth_fail_errno(err, "set console size");
         }
         /* /dev/console is the pty, as in runc. */
         {
-                cleanup_close int cfd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+                cleanup_close int cfd =
+                    open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (cfd >= 0) {
                         if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
                                 return berth_fail_errno(err, "bind `%s` on `/dev/console`", name);
@@ -280,8 +282,8 @@ static int write_oom_score_adj(json_object *process, berth_error **err)
         len = snprintf(buf, sizeof(buf), "%d", json_object_get_int(v));
         return berth_write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, (size_t)len, false,
                                    err) < 0
-                       ? berth_error_prefix(err, -EPERM, "process.oomScoreAdj `%s`", buf)
-                       : 0;
+                   ? berth_error_prefix(err, -EPERM, "process.oomScoreAdj `%s`", buf)
+                   : 0;
 }
 
 static int set_personality(json_object *linux_obj, berth_error **err)
@@ -363,15 +365,15 @@ static int load_seccomp(struct berth_proc_cfg *c, const char *state_json, int li
                 json_object_array_add(fds, json_object_new_string("seccompFd"));
                 json_object_object_add(msg, "ociVersion", json_object_new_string("1.3.0"));
                 json_object_object_add(msg, "fds", fds);
-                json_object_object_add(msg, "pid", json_object_new_int(
-                                                          (int)berth_json_int(st, "pid", 0)));
+                json_object_object_add(msg, "pid",
+                                       json_object_new_int((int)berth_json_int(st, "pid", 0)));
                 json_object_object_add(msg, "metadata", json_object_new_string(meta ? meta : ""));
                 if (st)
                         json_object_object_add(msg, "state", json_object_get(st));
                 snprintf(path, sizeof(path), "/proc/self/fd/%d", listener_at);
                 r = berth_seccomp_send_listener(
-                        path, listener, json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN),
-                        err);
+                    path, listener, json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN),
+                    err);
         }
         close(listener);
         return r;
@@ -461,12 +463,12 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                         child_fail(sync_fd, e);
 
                 struct berth_rootfs_opts ro = {
-                        .config = c->config,
-                        .mounts = c->mounts,
-                        .rootfs = c->rootfs,
-                        .userns = c->userns_new,
-                        .cgroupns = (c->clone_flags & CLONE_NEWCGROUP) != 0,
-                        .netns = (c->clone_flags & CLONE_NEWNET) != 0,
+                    .config = c->config,
+                    .mounts = c->mounts,
+                    .rootfs = c->rootfs,
+                    .userns = c->userns_new,
+                    .cgroupns = (c->clone_flags & CLONE_NEWCGROUP) != 0,
+                    .netns = (c->clone_flags & CLONE_NEWNET) != 0,
                 };
                 for (size_t i = 0; i < c->n_ns; i++) {
                         if (c->ns_types[i] == CLONE_NEWNET)
@@ -529,8 +531,8 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
                 (void)ap; /* no LSM on this host: accepted, reported by `features` */
         }
         {
-                mode_t um = (mode_t)berth_json_int(berth_json_get(c->process, "user"), "umask",
-                                                   022);
+                mode_t um =
+                    (mode_t)berth_json_int(berth_json_get(c->process, "user"), "umask", 022);
                 umask(um);
         }
 
@@ -559,10 +561,12 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
         if (!c->no_new_privs && load_seccomp(c, state_json, listener_at, &e) < 0)
                 child_fail(sync_fd, e);
         if (berth_security_apply_creds_caps(
-                    &(struct berth_creds){ .uid = c->uid, .gid = c->gid, .groups = c->groups,
-                                           .n_groups = c->n_groups,
-                                           .set_groups = !c->userns_new || c->n_groups > 0 },
-                    c->caps, &e) < 0)
+                &(struct berth_creds){.uid = c->uid,
+                                      .gid = c->gid,
+                                      .groups = c->groups,
+                                      .n_groups = c->n_groups,
+                                      .set_groups = !c->userns_new || c->n_groups > 0},
+                c->caps, &e) < 0)
                 child_fail(sync_fd, e);
         if (fchdir(cwd_fd) < 0) {
                 berth_fail_errno(&e, "process.cwd `%s`", cwd ? cwd : "/");
@@ -588,15 +592,15 @@ static _Noreturn void run_child(struct berth_proc_cfg *c, int parent_fd)
 
 /* ---------------------------------------------------------------- parent */
 
-int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pid,
-                     int *ret_pidfd, berth_error **err)
+int berth_proc_spawn(struct berth_proc_cfg *c, int parent_sync_fd, pid_t *ret_pid, int *ret_pidfd,
+                     berth_error **err)
 {
         int pidfd = -1;
         unsigned long flags = (c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD;
         struct clone_args args = {
-                .flags = flags,
-                .pidfd = (uint64_t)(uintptr_t)&pidfd,
-                .exit_signal = SIGCHLD,
+            .flags = flags,
+            .pidfd = (uint64_t)(uintptr_t)&pidfd,
+            .exit_signal = SIGCHLD,
         };
         long pid;
 
@@ -692,7 +696,7 @@ int berth_proc_wait(pid_t pid, int pidfd, int *ret_status, berth_error **err)
         sigset_t mask, old;
         cleanup_close int sfd = -1;
         int status;
-        static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+        static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
         sigemptyset(&mask);
         for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
@@ -701,8 +705,8 @@ int berth_proc_wait(pid_t pid, int pidfd, int *ret_status, berth_error **err)
                 return berth_fail_errno(err, "sigprocmask");
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         for (;;) {
-                struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
-                                       { .fd = sfd, .events = POLLIN } };
+                struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                                      {.fd = sfd, .events = POLLIN}};
                 int n = poll(p, pidfd >= 0 ? 2 : 0, pidfd >= 0 ? -1 : 0);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -711,8 +715,8 @@ int berth_proc_wait(pid_t pid, int pidfd, int *ret_status, berth_error **err)
                 if (p[1].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-                                (void)syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo,
-                                              NULL, 0);
+                                (void)syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL,
+                                              0);
                 }
         }
         while (waitpid(pid, &status, 0) < 0) {

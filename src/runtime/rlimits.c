@@ -33,8 +33,7 @@ int berth_json_get_u64(json_object *o, uint64_t *ret)
         return 0;
 }
 
-static int parse_limit(json_object *item, size_t i, const char *key, rlim_t *ret,
-                       berth_error **err)
+static int parse_limit(json_object *item, size_t i, const char *key, rlim_t *ret, berth_error **err)
 {
         json_object *o = berth_json_get(item, key);
         uint64_t v;
@@ -43,8 +42,8 @@ static int parse_limit(json_object *item, size_t i, const char *key, rlim_t *ret
                 return berth_fail(err, EINVAL, "process.rlimits[%zu].%s: missing", i, key);
         if (berth_json_get_u64(o, &v) < 0)
                 return berth_fail(err, EINVAL,
-                                  "process.rlimits[%zu].%s: `%s` is not a non-negative integer",
-                                  i, key, json_object_to_json_string(o));
+                                  "process.rlimits[%zu].%s: `%s` is not a non-negative integer", i,
+                                  key, json_object_to_json_string(o));
         *ret = (rlim_t)v;
         return 0;
 }
@@ -76,9 +75,8 @@ int berth_rlimits_parse(json_object *rlimits, struct berth_rlimits **ret, berth_
                                           "process.rlimits[%zu].type: missing or not a string", i);
                 res = berth_rlimit_from_name(type);
                 if (res < 0)
-                        return berth_fail(err, EINVAL,
-                                          "process.rlimits[%zu].type: unknown rlimit `%s`", i,
-                                          type);
+                        return berth_fail(
+                            err, EINVAL, "process.rlimits[%zu].type: unknown rlimit `%s`", i, type);
                 if (seen & (UINT32_C(1) << res))
                         return berth_fail(err, EINVAL,
                                           "process.rlimits[%zu].type: duplicate rlimit `%s`", i,
@@ -121,8 +119,8 @@ int berth_rlimits_apply(const struct berth_rlimits *r, berth_error **err)
                                           (uint64_t)it->lim.rlim_cur, (uint64_t)it->lim.rlim_max,
                                           (uint64_t)cur.rlim_max);
                 return berth_fail_errno(err, "setting `%s` to soft %" PRIu64 " hard %" PRIu64,
-                                        berth_rlimit_name(it->resource),
-                                        (uint64_t)it->lim.rlim_cur, (uint64_t)it->lim.rlim_max);
+                                        berth_rlimit_name(it->resource), (uint64_t)it->lim.rlim_cur,
+                                        (uint64_t)it->lim.rlim_max);
         }
         return 0;
 }

@@ -25,8 +25,8 @@ struct berth_create_opts {
         const char *bundle;         /* NULL => cwd */
         const char *console_socket; /* path of a unix socket to receive the pty master */
         const char *pid_file;
-        int preserve_fds;           /* fds 3 .. 3+N-1 are passed into the container */
-        int listen_fds;             /* socket activation: sets LISTEN_FDS and LISTEN_PID=1 */
+        int preserve_fds; /* fds 3 .. 3+N-1 are passed into the container */
+        int listen_fds;   /* socket activation: sets LISTEN_FDS and LISTEN_PID=1 */
         bool no_new_keyring;
         bool no_pivot;
         /* Filled for `run`: after the container starts, wait for it. */
@@ -52,10 +52,10 @@ int berth_container_delete(const struct berth_runtime *rt, const char *id, bool 
 int berth_container_pause(const struct berth_runtime *rt, const char *id, berth_error **err);
 int berth_container_resume(const struct berth_runtime *rt, const char *id, berth_error **err);
 /* RESOURCES in the shape of linux.resources. */
-int berth_container_update(const struct berth_runtime *rt, const char *id,
-                           json_object *resources, berth_error **err);
-int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret,
-                         size_t *ret_n, berth_error **err);
+int berth_container_update(const struct berth_runtime *rt, const char *id, json_object *resources,
+                           berth_error **err);
+int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+                         berth_error **err);
 /* An array of state documents of every container under the root. */
 int berth_container_list(const struct berth_runtime *rt, json_object **ret, berth_error **err);
 /* `events --stats`: cgroup statistics. */
@@ -64,7 +64,7 @@ int berth_container_stats(const struct berth_runtime *rt, const char *id, json_o
 
 struct berth_exec_opts {
         const char *id;
-        json_object *process;       /* an OCI "process" object */
+        json_object *process; /* an OCI "process" object */
         const char *console_socket;
         const char *pid_file;
         int preserve_fds;

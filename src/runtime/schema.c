@@ -23,18 +23,18 @@
 #include "util/jsonutil.h"
 #include "util/xalloc.h"
 
-#define MAX_PATH_DEPTH 128 /* document nesting we follow */
-#define MAX_FRAMES 1024    /* schema frames on one path ($ref chains, allOf...) */
-#define MAX_VALUE_SHOWN 64 /* bytes of a value quoted in a message */
+#define MAX_PATH_DEPTH  128  /* document nesting we follow */
+#define MAX_FRAMES      1024 /* schema frames on one path ($ref chains, allOf...) */
+#define MAX_VALUE_SHOWN 64   /* bytes of a value quoted in a message */
 
 static const struct {
         const char *name;
         unsigned bit;
 } type_names[] = {
-        /* in the order messages list them */
-        { "string", SCHEMA_T_STRING }, { "integer", SCHEMA_T_INTEGER }, { "number", SCHEMA_T_NUMBER },
-        { "boolean", SCHEMA_T_BOOLEAN }, { "object", SCHEMA_T_OBJECT }, { "array", SCHEMA_T_ARRAY },
-        { "null", SCHEMA_T_NULL },
+    /* in the order messages list them */
+    {"string", SCHEMA_T_STRING},   {"integer", SCHEMA_T_INTEGER}, {"number", SCHEMA_T_NUMBER},
+    {"boolean", SCHEMA_T_BOOLEAN}, {"object", SCHEMA_T_OBJECT},   {"array", SCHEMA_T_ARRAY},
+    {"null", SCHEMA_T_NULL},
 };
 
 typedef struct berth_schema_node node_t;
@@ -60,7 +60,7 @@ static size_t n_loaded;
 
 static struct berth_schema_num num_of(json_object *o)
 {
-        struct berth_schema_num n = { 0 };
+        struct berth_schema_num n = {0};
         if (json_object_get_type(o) == json_type_double) {
                 n.kind = SCHEMA_NUM_DOUBLE;
                 n.d = json_object_get_double(o);
@@ -302,14 +302,13 @@ static node_t *compile(struct sfile *f, json_object *s, berth_error **err);
 
 static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error **err);
 
-static int compile_list(struct sfile *f, json_object *arr, const char *kw,
-                        node_t *const **ret, size_t *ret_n, berth_error **err)
+static int compile_list(struct sfile *f, json_object *arr, const char *kw, node_t *const **ret,
+                        size_t *ret_n, berth_error **err)
 {
         node_t **list;
         size_t len;
         if (!json_object_is_type(arr, json_type_array))
-                return berth_fail(err, EIO, "schema `%s`: `%s` is not an array", f->src->name,
-                                  kw);
+                return berth_fail(err, EIO, "schema `%s`: `%s` is not an array", f->src->name, kw);
         len = json_object_array_length(arr);
         list = xcalloc(len ? len : 1, sizeof(node_t *));
         *ret = list;
@@ -322,12 +321,11 @@ static int compile_list(struct sfile *f, json_object *arr, const char *kw,
         return 0;
 }
 
-static int compile_num(struct sfile *f, json_object *v, const char *kw, struct berth_schema_num *ret,
-                       berth_error **err)
+static int compile_num(struct sfile *f, json_object *v, const char *kw,
+                       struct berth_schema_num *ret, berth_error **err)
 {
         if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-                return berth_fail(err, EIO, "schema `%s`: `%s` is not a number", f->src->name,
-                                  kw);
+                return berth_fail(err, EIO, "schema `%s`: `%s` is not a number", f->src->name, kw);
         *ret = num_of(v);
         return 0;
 }
@@ -341,7 +339,8 @@ static int64_t count_of(json_object *v)
 
 static int prop_cmp(const void *a, const void *b)
 {
-        return strcmp(((const struct berth_schema_prop *)a)->name, ((const struct berth_schema_prop *)b)->name);
+        return strcmp(((const struct berth_schema_prop *)a)->name,
+                      ((const struct berth_schema_prop *)b)->name);
 }
 
 static unsigned type_bit(const char *name)
@@ -371,8 +370,7 @@ static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error 
 
         if (json_object_object_get_ex(s, "$ref", &v)) {
                 if (!json_object_is_type(v, json_type_string))
-                        return berth_fail(err, EIO, "schema `%s`: `$ref` is not a string",
-                                          fname);
+                        return berth_fail(err, EIO, "schema `%s`: `$ref` is not a string", fname);
                 n->ref = json_object_get_string(v);
                 return 0; /* draft-04: siblings of $ref are ignored */
         }
@@ -381,12 +379,12 @@ static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error 
                 if (json_object_is_type(v, json_type_string)) {
                         n->types = type_bit(json_object_get_string(v));
                         if (n->types == 0)
-                                return berth_fail(err, EIO, "schema `%s`: unknown type `%s`",
-                                                  fname, json_object_get_string(v));
+                                return berth_fail(err, EIO, "schema `%s`: unknown type `%s`", fname,
+                                                  json_object_get_string(v));
                 } else if (json_object_is_type(v, json_type_array)) {
                         for (size_t i = 0; i < json_object_array_length(v); i++) {
                                 const char *t =
-                                        json_object_get_string(json_object_array_get_idx(v, i));
+                                    json_object_get_string(json_object_array_get_idx(v, i));
                                 unsigned bit = t ? type_bit(t) : 0;
                                 if (bit == 0)
                                         return berth_fail(err, EIO,
@@ -427,8 +425,7 @@ static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error 
                 for (size_t i = 0; i < n->n_required; i++) {
                         required[i] = json_object_get_string(json_object_array_get_idx(v, i));
                         if (required[i] == NULL)
-                                return berth_fail(err, EIO, "schema `%s`: bad `required`",
-                                                  fname);
+                                return berth_fail(err, EIO, "schema `%s`: bad `required`", fname);
                 }
         }
         if (json_object_object_get_ex(s, "additionalProperties", &v)) {
@@ -443,8 +440,7 @@ static int compile_into(struct sfile *f, node_t *n, json_object *s, berth_error 
         if (json_object_object_get_ex(s, "patternProperties", &v)) {
                 size_t i = 0;
                 if (!json_object_is_type(v, json_type_object))
-                        return berth_fail(err, EIO, "schema `%s`: bad `patternProperties`",
-                                          fname);
+                        return berth_fail(err, EIO, "schema `%s`: bad `patternProperties`", fname);
                 n->pprops = xcalloc((size_t)json_object_object_length(v) + 1,
                                     sizeof(struct berth_schema_pprop));
                 json_object_object_foreach(v, pkey, pval)
@@ -662,8 +658,7 @@ static node_t *node_at(struct sfile *f, const char *pointer, berth_error **err)
                         return f->refs[i].node;
         s = pointer_get(f->doc, pointer);
         if (s == NULL)
-                return berth_fail(err, EIO, "schema `%s`: no `#%s`", f->src->name, pointer),
-                       NULL;
+                return berth_fail(err, EIO, "schema `%s`: no `#%s`", f->src->name, pointer), NULL;
         /* Register before compiling, so that a recursive schema terminates. */
         n = xmalloc0(sizeof(*n));
         f->refs = xrealloc(f->refs, (f->n_refs + 1) * sizeof(*f->refs));
@@ -691,7 +686,7 @@ static node_t *resolve_ref(node_t *n, berth_error **err)
                 /* Another file of the set: "defs.json#...", or an absolute
                  * id whose last component names the file. */
                 cleanup_free char *uri =
-                        hash ? xstrndup(n->ref, (size_t)(hash - n->ref)) : xstrdup(n->ref);
+                    hash ? xstrndup(n->ref, (size_t)(hash - n->ref)) : xstrdup(n->ref);
                 slash = strrchr(uri, '/');
                 f = load_file(f->set, slash ? slash + 1 : uri, err);
                 if (f == NULL)
@@ -748,7 +743,7 @@ static void append_path(char **buf, size_t *len, size_t *cap, const struct vctx 
 }
 
 static int vfail(struct vctx *c, int status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int vfail(struct vctx *c, int status, const char *fmt, ...)
 {
@@ -777,8 +772,8 @@ static int vfail(struct vctx *c, int status, const char *fmt, ...)
 /* A short rendering of a value for messages. */
 static char *show(json_object *v)
 {
-        const char *s = json_object_to_json_string_ext(
-                v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
         if (strlen(s) > MAX_VALUE_SHOWN)
                 return xasprintf("%.*s...", MAX_VALUE_SHOWN, s);
         return xstrdup(s);
@@ -869,8 +864,7 @@ static int validate_object(struct vctx *c, node_t *n, json_object *v)
 
         for (size_t i = 0; i < n->n_required; i++)
                 if (!json_object_object_get_ex(v, n->required[i], NULL))
-                        return vfail(c, EINVAL, "missing required property `%s`",
-                                     n->required[i]);
+                        return vfail(c, EINVAL, "missing required property `%s`", n->required[i]);
         count = json_object_object_length(v);
         if (n->min_props >= 0 && count < n->min_props)
                 return vfail(c, EINVAL, "object has %" PRId64 " properties, fewer than %" PRId64,
@@ -881,11 +875,12 @@ static int validate_object(struct vctx *c, node_t *n, json_object *v)
 
         json_object_object_foreach(v, key, val)
         {
-                struct berth_schema_prop want = { .name = key }, *p = NULL;
+                struct berth_schema_prop want = {.name = key}, *p = NULL;
                 bool matched = false;
 
                 if (n->n_props > 0)
-                        p = bsearch(&want, n->props, n->n_props, sizeof(struct berth_schema_prop), prop_cmp);
+                        p = bsearch(&want, n->props, n->n_props, sizeof(struct berth_schema_prop),
+                                    prop_cmp);
                 if (p != NULL) {
                         matched = true;
                         if (push_key(c, key) < 0 || validate_child(c, p->schema, val) < 0)
@@ -902,8 +897,7 @@ static int validate_object(struct vctx *c, node_t *n, json_object *v)
                         if (regexec(re, key, 0, NULL, 0) != 0)
                                 continue;
                         matched = true;
-                        if (push_key(c, key) < 0 ||
-                            validate_child(c, n->pprops[i].schema, val) < 0)
+                        if (push_key(c, key) < 0 || validate_child(c, n->pprops[i].schema, val) < 0)
                                 return -1;
                 }
                 if (matched)
@@ -922,11 +916,11 @@ static int validate_array(struct vctx *c, node_t *n, json_object *v)
         size_t len = json_object_array_length(v);
 
         if (n->min_items >= 0 && len < (size_t)n->min_items)
-                return vfail(c, EINVAL, "array has %zu items, fewer than the minimum %" PRId64,
-                             len, n->min_items);
+                return vfail(c, EINVAL, "array has %zu items, fewer than the minimum %" PRId64, len,
+                             n->min_items);
         if (n->max_items >= 0 && len > (size_t)n->max_items)
-                return vfail(c, EINVAL, "array has %zu items, more than the maximum %" PRId64,
-                             len, n->max_items);
+                return vfail(c, EINVAL, "array has %zu items, more than the maximum %" PRId64, len,
+                             n->max_items);
         for (size_t i = 0; i < len; i++) {
                 json_object *item = json_object_array_get_idx(v, i);
                 node_t *s = n->items;
@@ -935,8 +929,8 @@ static int validate_array(struct vctx *c, node_t *n, json_object *v)
                                 s = n->tuple[i];
                         } else if (n->no_additional_items) {
                                 return vfail(c, EINVAL,
-                                             "array has %zu items, more than the %zu allowed",
-                                             len, n->n_tuple);
+                                             "array has %zu items, more than the %zu allowed", len,
+                                             n->n_tuple);
                         } else {
                                 s = n->additional_items;
                         }
@@ -950,7 +944,7 @@ static int validate_array(struct vctx *c, node_t *n, json_object *v)
                                 if (json_object_equal(json_object_array_get_idx(v, i),
                                                       json_object_array_get_idx(v, j))) {
                                         cleanup_free char *s =
-                                                show(json_object_array_get_idx(v, i));
+                                            show(json_object_array_get_idx(v, i));
                                         if (push_index(c, i) < 0)
                                                 return -1;
                                         vfail(c, EINVAL, "%s repeats item %zu", s, j);
@@ -970,13 +964,13 @@ static int validate_string(struct vctx *c, node_t *n, json_object *v)
                 size_t chars = utf8_length(s, len);
                 if (n->min_len >= 0 && chars < (size_t)n->min_len) {
                         cleanup_free char *shown = show(v);
-                        return vfail(c, EINVAL, "%s is shorter than %" PRId64 " characters",
-                                     shown, n->min_len);
+                        return vfail(c, EINVAL, "%s is shorter than %" PRId64 " characters", shown,
+                                     n->min_len);
                 }
                 if (n->max_len >= 0 && chars > (size_t)n->max_len) {
                         cleanup_free char *shown = show(v);
-                        return vfail(c, EINVAL, "%s is longer than %" PRId64 " characters",
-                                     shown, n->max_len);
+                        return vfail(c, EINVAL, "%s is longer than %" PRId64 " characters", shown,
+                                     n->max_len);
                 }
         }
         if (n->pattern_source != NULL) {
@@ -1009,8 +1003,7 @@ static int validate_number(struct vctx *c, node_t *n, json_object *v)
                                              n->min.d);
                         if (n->min.kind == SCHEMA_NUM_NEG)
                                 return vfail(c, EINVAL, "%s is %s the minimum %" PRId64, shown,
-                                             cmp < 0 ? "less than" : "not greater than",
-                                             n->min.i);
+                                             cmp < 0 ? "less than" : "not greater than", n->min.i);
                         return vfail(c, EINVAL, "%s is %s the minimum %" PRIu64, shown,
                                      cmp < 0 ? "less than" : "not greater than", n->min.u);
                 }
@@ -1020,12 +1013,11 @@ static int validate_number(struct vctx *c, node_t *n, json_object *v)
                 if (cmp > 0 || (cmp == 0 && n->excl_max)) {
                         cleanup_free char *shown = show(v);
                         if (n->max.kind == SCHEMA_NUM_DOUBLE)
-                                return vfail(c, EINVAL, "%s is greater than the maximum %g",
-                                             shown, n->max.d);
+                                return vfail(c, EINVAL, "%s is greater than the maximum %g", shown,
+                                             n->max.d);
                         if (n->max.kind == SCHEMA_NUM_NEG)
                                 return vfail(c, EINVAL, "%s is %s the maximum %" PRId64, shown,
-                                             cmp > 0 ? "greater than" : "not less than",
-                                             n->max.i);
+                                             cmp > 0 ? "greater than" : "not less than", n->max.i);
                         return vfail(c, EINVAL, "%s is %s the maximum %" PRIu64, shown,
                                      cmp > 0 ? "greater than" : "not less than", n->max.u);
                 }
@@ -1118,8 +1110,7 @@ static int validate_combinators(struct vctx *c, node_t *n, json_object *v)
                 free(best);
                 if (one && matched > 1) {
                         cleanup_free char *shown = show(v);
-                        return vfail(c, EINVAL, "%s matches more than one allowed schema",
-                                     shown);
+                        return vfail(c, EINVAL, "%s matches more than one allowed schema", shown);
                 }
                 /* A node with both anyOf and oneOf: check oneOf too. */
                 if (!one && n->n_one_of > 0) {
@@ -1136,8 +1127,8 @@ static int validate_combinators(struct vctx *c, node_t *n, json_object *v)
                         free(best);
                         if (matched > 1) {
                                 cleanup_free char *shown = show(v);
-                                return vfail(c, EINVAL,
-                                             "%s matches more than one allowed schema", shown);
+                                return vfail(c, EINVAL, "%s matches more than one allowed schema",
+                                             shown);
                         }
                 }
         }
@@ -1252,8 +1243,8 @@ int berth_schema_validate_in(const struct berth_schema_set *set, const char *sch
         }
         if (root == NULL) {
                 pthread_mutex_unlock(&schema_lock);
-                return berth_error_prefix(err, err && *err ? -berth_error_status(*err) : -EIO,
-                                          "%s", what);
+                return berth_error_prefix(err, err && *err ? -berth_error_status(*err) : -EIO, "%s",
+                                          what);
         }
         c = xmalloc0(sizeof(*c));
         if (validate(c, root, doc) < 0) {

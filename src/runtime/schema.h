@@ -7,8 +7,8 @@
  * parses no schema. "$ref"s between files of one set are resolved by file
  * name ("defs.json#/definitions/uint32"). A set given only as JSON text is
  * parsed and compiled once per process, on first use. Regular expressions
- * are compiled on first use and kept with the compiled schema. The caches are protected by a mutex, so
- * validation may run from several threads. */
+ * are compiled on first use and kept with the compiled schema. The caches are protected by a mutex,
+ * so validation may run from several threads. */
 #ifndef BERTH_RUNTIME_SCHEMA_H
 #define BERTH_RUNTIME_SCHEMA_H
 
@@ -55,6 +55,6 @@ int berth_schema_validate(const char *schema_file, json_object *doc, const char 
 /* Like berth_fail(err, EINVAL, ...) but without strerror's "Invalid
  * argument" appended: for messages about a document's content. */
 int berth_fail_invalid(berth_error **err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -28,7 +28,7 @@
 /* Bounds on what a profile may ask for (Docker's default has ~400 names). */
 #define MAX_SYSCALL_RULES 4096
 #define MAX_ARGS_PER_RULE 6
-#define MAX_BPF_BYTES (BPF_MAXINSNS * sizeof(struct sock_filter))
+#define MAX_BPF_BYTES     (BPF_MAXINSNS * sizeof(struct sock_filter))
 
 struct berth_seccomp {
         struct sock_filter *prog;
@@ -48,8 +48,8 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 #define cleanup_scmp __attribute__((cleanup(ctx_releasep)))
 
 /* The full action of NAME with its errnoRet (FIELD names both for messages). */
-static int parse_action(const char *name, json_object *errno_ret, const char *field,
-                        uint32_t *ret, berth_error **err)
+static int parse_action(const char *name, json_object *errno_ret, const char *field, uint32_t *ret,
+                        berth_error **err)
 {
         int64_t base = berth_seccomp_action_from_name(name);
         uint64_t data = EPERM;
@@ -84,22 +84,24 @@ static int parse_arg(json_object *a, size_t i, size_t j, struct scmp_arg_cmp *re
         int cmp;
 
         if (!json_object_is_type(a, json_type_object))
-                return berth_fail(err, EINVAL, "linux.seccomp.syscalls[%zu].args[%zu]: must be an object",
-                                  i, j);
+                return berth_fail(err, EINVAL,
+                                  "linux.seccomp.syscalls[%zu].args[%zu]: must be an object", i, j);
         o = berth_json_get(a, "index");
         if (berth_json_get_u64(o, &index) < 0 || index >= MAX_ARGS_PER_RULE)
                 return berth_fail(err, EINVAL,
-                                  "linux.seccomp.syscalls[%zu].args[%zu].index: `%s` is not 0..5", i,
-                                  j, o ? json_object_to_json_string(o) : "missing");
+                                  "linux.seccomp.syscalls[%zu].args[%zu].index: `%s` is not 0..5",
+                                  i, j, o ? json_object_to_json_string(o) : "missing");
         o = berth_json_get(a, "value");
         if (berth_json_get_u64(o, &value) < 0)
-                return berth_fail(err, EINVAL,
-                                  "linux.seccomp.syscalls[%zu].args[%zu].value: `%s` is not an unsigned integer",
-                                  i, j, o ? json_object_to_json_string(o) : "missing");
+                return berth_fail(
+                    err, EINVAL,
+                    "linux.seccomp.syscalls[%zu].args[%zu].value: `%s` is not an unsigned integer",
+                    i, j, o ? json_object_to_json_string(o) : "missing");
         o = berth_json_get(a, "valueTwo");
         if (o != NULL && berth_json_get_u64(o, &value2) < 0)
                 return berth_fail(err, EINVAL,
-                                  "linux.seccomp.syscalls[%zu].args[%zu].valueTwo: `%s` is not an unsigned integer",
+                                  "linux.seccomp.syscalls[%zu].args[%zu].valueTwo: `%s` is not an "
+                                  "unsigned integer",
                                   i, j, json_object_to_json_string(o));
         op = berth_json_str(a, "op");
         if (op == NULL)
@@ -157,7 +159,8 @@ static int parse_syscall(scmp_filter_ctx ctx, json_object *sc, size_t i, uint32_
         action_name = berth_json_str(sc, "action");
         if (action_name == NULL)
                 return berth_fail(err, EINVAL, "%s.action: missing", field);
-        if ((r = parse_action(action_name, berth_json_get(sc, "errnoRet"), field, &action, err)) < 0)
+        if ((r = parse_action(action_name, berth_json_get(sc, "errnoRet"), field, &action, err)) <
+            0)
                 return r;
 
         args = berth_json_get(sc, "args");
@@ -166,8 +169,8 @@ static int parse_syscall(scmp_filter_ctx ctx, json_object *sc, size_t i, uint32_
                         return berth_fail(err, EINVAL, "%s.args: must be an array", field);
                 n_args = json_object_array_length(args);
                 if (n_args > sizeof(cmps) / sizeof(cmps[0]))
-                        return berth_fail(err, E2BIG, "%s.args: %zu conditions, at most %zu",
-                                          field, n_args, sizeof(cmps) / sizeof(cmps[0]));
+                        return berth_fail(err, E2BIG, "%s.args: %zu conditions, at most %zu", field,
+                                          n_args, sizeof(cmps) / sizeof(cmps[0]));
                 for (size_t j = 0; j < n_args; j++) {
                         if ((r = parse_arg(json_object_array_get_idx(args, j), i, j, &cmps[j],
                                            err)) < 0)
@@ -198,8 +201,7 @@ static int parse_syscall(scmp_filter_ctx ctx, json_object *sc, size_t i, uint32_
                 int nr;
 
                 if (!json_object_is_type(e, json_type_string))
-                        return berth_fail(err, EINVAL, "%s.names[%zu]: must be a string", field,
-                                          k);
+                        return berth_fail(err, EINVAL, "%s.names[%zu]: must be a string", field, k);
                 name = json_object_get_string(e);
                 if (action == SCMP_ACT_NOTIFY && strcmp(name, "write") == 0)
                         return berth_fail(err, EINVAL,
@@ -352,7 +354,8 @@ int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret, berth_
                 return r;
         if ((o = berth_json_get(seccomp, "listenerPath")) != NULL) {
                 if (!json_object_is_type(o, json_type_string))
-                        return berth_fail(err, EINVAL, "linux.seccomp.listenerPath: must be a string");
+                        return berth_fail(err, EINVAL,
+                                          "linux.seccomp.listenerPath: must be a string");
                 s->listener_path = xstrdup(json_object_get_string(o));
         }
         if ((o = berth_json_get(seccomp, "listenerMetadata")) != NULL) {
@@ -384,8 +387,9 @@ int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret, berth_
                         return berth_fail(err, EINVAL, "linux.seccomp.syscalls: must be an array");
                 n = json_object_array_length(syscalls);
                 if (n > MAX_SYSCALL_RULES)
-                        return berth_fail(err, E2BIG, "linux.seccomp.syscalls: %zu rules, at most %d",
-                                          n, MAX_SYSCALL_RULES);
+                        return berth_fail(err, E2BIG,
+                                          "linux.seccomp.syscalls: %zu rules, at most %d", n,
+                                          MAX_SYSCALL_RULES);
         }
         for (size_t i = 0; i < n; i++)
                 if ((r = parse_syscall(ctx, json_object_array_get_idx(syscalls, i), i,
@@ -393,8 +397,8 @@ int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret, berth_
                         return r;
 
         if (s->notify && s->listener_path == NULL)
-                return berth_fail(err, EINVAL,
-                                  "linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+                return berth_fail(
+                    err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
         if (s->listener_path != NULL &&
             strlen(s->listener_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
                 return berth_fail(err, ENAMETOOLONG, "linux.seccomp.listenerPath: `%s` is too long",
@@ -478,8 +482,8 @@ const char *berth_seccomp_listener_metadata(const struct berth_seccomp *s)
         return s ? s->listener_metadata : NULL;
 }
 
-int berth_seccomp_send_listener(const char *listener_path, int listener_fd,
-                                const char *state_json, berth_error **err)
+int berth_seccomp_send_listener(const char *listener_path, int listener_fd, const char *state_json,
+                                berth_error **err)
 {
         cleanup_close int sock = -1;
         struct sockaddr_un addr = {.sun_family = AF_UNIX};

@@ -34,8 +34,7 @@ struct berth_caps {
 /* CAPABILITIES is process.capabilities; NULL means five empty sets. Unknown
  * names fail ("process.capabilities.bounding: unknown capability `CAP_FOO`");
  * names the running kernel lacks are skipped silently, like runc. */
-int berth_caps_parse(json_object *capabilities, struct berth_caps **ret,
-                     berth_error **err);
+int berth_caps_parse(json_object *capabilities, struct berth_caps **ret, berth_error **err);
 void berth_caps_free(struct berth_caps *caps);
 void berth_caps_freep(struct berth_caps **caps);
 #define cleanup_caps __attribute__((cleanup(berth_caps_freep)))
@@ -63,8 +62,8 @@ void berth_creds_clear(struct berth_creds *c);
  * that a non-root user ends with exactly the sets asked for. CAPS may be NULL
  * to change only the credentials (the capabilities are then left as the
  * kernel's set*id rules leave them). */
-int berth_security_apply_creds_caps(const struct berth_creds *c,
-                                    const struct berth_caps *caps, berth_error **err);
+int berth_security_apply_creds_caps(const struct berth_creds *c, const struct berth_caps *caps,
+                                    berth_error **err);
 
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */
 int berth_no_new_privs(berth_error **err);
@@ -75,8 +74,7 @@ struct berth_rlimits;
 
 /* RLIMITS is process.rlimits (may be NULL: nothing to set). An unknown type
  * or a type given twice fails, naming it; so does soft > hard. */
-int berth_rlimits_parse(json_object *rlimits, struct berth_rlimits **ret,
-                        berth_error **err);
+int berth_rlimits_parse(json_object *rlimits, struct berth_rlimits **ret, berth_error **err);
 /* setrlimit() each of them, in the order given. */
 int berth_rlimits_apply(const struct berth_rlimits *r, berth_error **err);
 size_t berth_rlimits_count(const struct berth_rlimits *r);
@@ -94,8 +92,7 @@ struct berth_seccomp;
 
 /* SECCOMP is linux.seccomp (NULL: no filter; *RET is then NULL too). The
  * filter is compiled with libseccomp here, in the parent, and kept as BPF. */
-int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret,
-                        berth_error **err);
+int berth_seccomp_parse(json_object *seccomp, struct berth_seccomp **ret, berth_error **err);
 /* In the child, the last thing before execve: load the filter with the
  * config's flags. Needs no_new_privs or CAP_SYS_ADMIN. S may be NULL (no-op).
  * A filter that uses SCMP_ACT_NOTIFY fails here: use
@@ -114,8 +111,8 @@ const char *berth_seccomp_listener_metadata(const struct berth_seccomp *s);
 /* Connect to the unix socket at LISTENER_PATH and send STATE_JSON (the
  * container process state, see the OCI spec's "seccomp" section) with
  * LISTENER_FD attached as SCM_RIGHTS, as runc does. */
-int berth_seccomp_send_listener(const char *listener_path, int listener_fd,
-                                const char *state_json, berth_error **err);
+int berth_seccomp_send_listener(const char *listener_path, int listener_fd, const char *state_json,
+                                berth_error **err);
 /* Size of the compiled program in BPF instructions. */
 size_t berth_seccomp_bpf_len(const struct berth_seccomp *s);
 void berth_seccomp_free(struct berth_seccomp *s);

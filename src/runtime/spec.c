@@ -17,7 +17,7 @@
 #define WHAT "config.json"
 
 /* Sections of other platforms' configs. */
-static const char *const foreign_sections[] = { "windows", "solaris", "vm", "zos", "freebsd" };
+static const char *const foreign_sections[] = {"windows", "solaris", "vm", "zos", "freebsd"};
 
 static int check_version(json_object *spec, berth_error **err)
 {
@@ -51,8 +51,8 @@ static int check_process(json_object *spec, bool for_create, berth_error **err)
 
         if (process == NULL) {
                 if (for_create)
-                        return berth_fail_invalid(
-                                err, WHAT ": `process` is required to create a container");
+                        return berth_fail_invalid(err, WHAT
+                                                  ": `process` is required to create a container");
                 return 0;
         }
         args = berth_json_get(process, "args");
@@ -60,14 +60,13 @@ static int check_process(json_object *spec, bool for_create, berth_error **err)
                 /* A Windows config may carry commandLine instead. */
                 if (berth_json_get(process, "commandLine") == NULL ||
                     berth_json_get(spec, "windows") == NULL)
-                        return berth_fail_invalid(
-                                err, WHAT ": `process.args`: at least one argument (the "
-                                          "program to run) is required");
+                        return berth_fail_invalid(err, WHAT
+                                                  ": `process.args`: at least one argument (the "
+                                                  "program to run) is required");
         }
         cwd = berth_json_str(process, "cwd");
         if (cwd != NULL && cwd[0] != '/' && berth_json_get(spec, "windows") == NULL)
-                return berth_fail_invalid(err,
-                                          WHAT ": `process.cwd`: `%s` is not an absolute path",
+                return berth_fail_invalid(err, WHAT ": `process.cwd`: `%s` is not an absolute path",
                                           cwd);
         return 0;
 }
@@ -98,21 +97,21 @@ static int check_linux(json_object *spec, bool for_create, berth_error **err)
 
                 for (size_t j = 0; j < i; j++) {
                         const char *other =
-                                berth_json_str(json_object_array_get_idx(namespaces, j), "type");
+                            berth_json_str(json_object_array_get_idx(namespaces, j), "type");
                         if (type != NULL && other != NULL && strcmp(type, other) == 0)
                                 return berth_fail_invalid(
-                                        err,
-                                        WHAT ": `linux.namespaces[%zu].type`: namespace `%s` "
-                                             "is listed twice (also at [%zu])",
-                                        i, type, j);
+                                    err,
+                                    WHAT ": `linux.namespaces[%zu].type`: namespace `%s` "
+                                         "is listed twice (also at [%zu])",
+                                    i, type, j);
                 }
                 if (path != NULL && for_create) {
                         if (path[0] != '/')
                                 return berth_fail_invalid(
-                                        err,
-                                        WHAT ": `linux.namespaces[%zu].path`: `%s` is not an "
-                                             "absolute path",
-                                        i, path);
+                                    err,
+                                    WHAT ": `linux.namespaces[%zu].path`: `%s` is not an "
+                                         "absolute path",
+                                    i, path);
                         if (stat(path, &st) < 0)
                                 return berth_fail(err, errno,
                                                   WHAT ": `linux.namespaces[%zu].path`: "
@@ -122,15 +121,15 @@ static int check_linux(json_object *spec, bool for_create, berth_error **err)
         }
 
         if (!has_namespace(namespaces, "user")) {
-                static const char *const maps[] = { "uidMappings", "gidMappings" };
+                static const char *const maps[] = {"uidMappings", "gidMappings"};
                 for (size_t i = 0; i < 2; i++) {
                         json_object *m = berth_json_get(linux_, maps[i]);
                         if (m != NULL && json_object_array_length(m) > 0)
                                 return berth_fail_invalid(
-                                        err,
-                                        WHAT ": `linux.%s`: id mappings need a user namespace "
-                                             "(add {\"type\": \"user\"} to `linux.namespaces`)",
-                                        maps[i]);
+                                    err,
+                                    WHAT ": `linux.%s`: id mappings need a user namespace "
+                                         "(add {\"type\": \"user\"} to `linux.namespaces`)",
+                                    maps[i]);
                 }
         }
 
@@ -149,14 +148,13 @@ static int check_platform(json_object *spec, berth_error **err)
         json_object *root = berth_json_get(spec, "root");
 
         if (berth_json_get(spec, "linux") == NULL) {
-                for (size_t i = 0; i < sizeof(foreign_sections) / sizeof(foreign_sections[0]);
-                     i++)
+                for (size_t i = 0; i < sizeof(foreign_sections) / sizeof(foreign_sections[0]); i++)
                         if (berth_json_get(spec, foreign_sections[i]) != NULL)
                                 return berth_fail_invalid(
-                                        err,
-                                        WHAT ": `%s`: this config is for %s and this is a Linux "
-                                             "runtime (a Linux config has a `linux` section)",
-                                        foreign_sections[i], foreign_sections[i]);
+                                    err,
+                                    WHAT ": `%s`: this config is for %s and this is a Linux "
+                                         "runtime (a Linux config has a `linux` section)",
+                                    foreign_sections[i], foreign_sections[i]);
         }
         if (root == NULL)
                 return berth_fail_invalid(err, WHAT ": `root` is required on Linux");
@@ -170,7 +168,7 @@ static int check_platform(json_object *spec, berth_error **err)
  * "rshared" / "rslave" itself. Validate those as their plain form. */
 static int validate_schema(json_object *spec, berth_error **err)
 {
-        static const char *const recursive[] = { "rprivate", "rshared", "rslave", "runbindable" };
+        static const char *const recursive[] = {"rprivate", "rshared", "rslave", "runbindable"};
         json_object *lx = berth_json_get(spec, "linux");
         const char *prop = berth_json_str(lx, "rootfsPropagation");
         int r;
@@ -180,7 +178,8 @@ static int validate_schema(json_object *spec, berth_error **err)
                         continue;
                 json_object_object_add(lx, "rootfsPropagation", json_object_new_string(prop + 1));
                 r = berth_schema_validate("config-schema.json", spec, WHAT, err);
-                json_object_object_add(lx, "rootfsPropagation", json_object_new_string(recursive[i]));
+                json_object_object_add(lx, "rootfsPropagation",
+                                       json_object_new_string(recursive[i]));
                 return r;
         }
         return berth_schema_validate("config-schema.json", spec, WHAT, err);
@@ -232,8 +231,7 @@ int berth_spec_load(const char *bundle, json_object **ret, berth_error **err)
         else
                 rootfs = xasprintf("%s/%s", bundle, root_path);
         if (stat(rootfs, &st) < 0)
-                return berth_fail(err, errno, WHAT ": `root.path`: root file system `%s`",
-                                  rootfs);
+                return berth_fail(err, errno, WHAT ": `root.path`: root file system `%s`", rootfs);
         if (!S_ISDIR(st.st_mode))
                 return berth_fail(err, ENOTDIR, WHAT ": `root.path`: root file system `%s`",
                                   rootfs);
@@ -251,9 +249,9 @@ static json_object *strv_json(const char *const *v, size_t n)
         return a;
 }
 
-#define STRV_JSON(...)                                                                         \
-        strv_json((const char *const[]){ __VA_ARGS__ },                                        \
-                  sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+#define STRV_JSON(...)                                                                             \
+        strv_json((const char *const[]){__VA_ARGS__},                                              \
+                  sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 static json_object *mount_json(const char *dest, const char *type, const char *source,
                                json_object *options)
@@ -280,12 +278,12 @@ static json_object *id_mapping(unsigned long host_id)
 
 static json_object *caps_json(void)
 {
-        static const char *const sets[] = { "bounding", "effective", "permitted" };
+        static const char *const sets[] = {"bounding", "effective", "permitted"};
         json_object *caps = json_object_new_object();
         for (size_t i = 0; i < 3; i++)
-                json_object_object_add(caps, sets[i],
-                                       STRV_JSON("CAP_AUDIT_WRITE", "CAP_KILL",
-                                                 "CAP_NET_BIND_SERVICE"));
+                json_object_object_add(
+                    caps, sets[i],
+                    STRV_JSON("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"));
         return caps;
 }
 
@@ -300,8 +298,8 @@ json_object *berth_spec_example(bool rootless)
         json_object *mounts = json_object_new_array();
         json_object *linux_ = json_object_new_object();
         json_object *namespaces = json_object_new_array();
-        static const char *const ns_root[] = { "pid", "network", "ipc", "uts", "mount", "cgroup" };
-        static const char *const ns_rootless[] = { "pid", "ipc", "uts", "mount", "cgroup", "user" };
+        static const char *const ns_root[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
+        static const char *const ns_rootless[] = {"pid", "ipc", "uts", "mount", "cgroup", "user"};
         const char *const *ns = rootless ? ns_rootless : ns_root;
 
         json_object_object_add(spec, "ociVersion", json_object_new_string("1.3.0"));
@@ -312,9 +310,9 @@ json_object *berth_spec_example(bool rootless)
         json_object_object_add(process, "user", user);
         json_object_object_add(process, "args", STRV_JSON("sh"));
         json_object_object_add(
-                process, "env",
-                STRV_JSON("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                          "TERM=xterm"));
+            process, "env",
+            STRV_JSON("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                      "TERM=xterm"));
         json_object_object_add(process, "cwd", json_object_new_string("/"));
         json_object_object_add(process, "capabilities", caps_json());
         json_object_object_add(rlimit, "type", json_object_new_string("RLIMIT_NOFILE"));
@@ -331,34 +329,31 @@ json_object *berth_spec_example(bool rootless)
         json_object_object_add(spec, "hostname", json_object_new_string("berth"));
 
         json_object_array_add(mounts, mount_json("/proc", "proc", "proc", NULL));
-        json_object_array_add(mounts, mount_json("/dev", "tmpfs", "tmpfs",
-                                                 STRV_JSON("nosuid", "strictatime", "mode=755",
-                                                           "size=65536k")));
         json_object_array_add(
-                mounts,
-                mount_json("/dev/pts", "devpts", "devpts",
-                           rootless ? STRV_JSON("nosuid", "noexec", "newinstance",
-                                                "ptmxmode=0666", "mode=0620")
-                                    : STRV_JSON("nosuid", "noexec", "newinstance",
-                                                "ptmxmode=0666", "mode=0620", "gid=5")));
-        json_object_array_add(mounts,
-                              mount_json("/dev/shm", "tmpfs", "shm",
-                                         STRV_JSON("nosuid", "noexec", "nodev", "mode=1777",
-                                                   "size=65536k")));
+            mounts, mount_json("/dev", "tmpfs", "tmpfs",
+                               STRV_JSON("nosuid", "strictatime", "mode=755", "size=65536k")));
+        json_object_array_add(
+            mounts, mount_json("/dev/pts", "devpts", "devpts",
+                               rootless ? STRV_JSON("nosuid", "noexec", "newinstance",
+                                                    "ptmxmode=0666", "mode=0620")
+                                        : STRV_JSON("nosuid", "noexec", "newinstance",
+                                                    "ptmxmode=0666", "mode=0620", "gid=5")));
+        json_object_array_add(
+            mounts, mount_json("/dev/shm", "tmpfs", "shm",
+                               STRV_JSON("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")));
         json_object_array_add(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue",
                                                  STRV_JSON("nosuid", "noexec", "nodev")));
         if (rootless)
-                json_object_array_add(mounts,
-                                      mount_json("/sys", "none", "/sys",
-                                                 STRV_JSON("rbind", "nosuid", "noexec", "nodev",
-                                                           "ro")));
+                json_object_array_add(
+                    mounts, mount_json("/sys", "none", "/sys",
+                                       STRV_JSON("rbind", "nosuid", "noexec", "nodev", "ro")));
         else
                 json_object_array_add(mounts,
                                       mount_json("/sys", "sysfs", "sysfs",
                                                  STRV_JSON("nosuid", "noexec", "nodev", "ro")));
-        json_object_array_add(mounts, mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
-                                                 STRV_JSON("nosuid", "noexec", "nodev",
-                                                           "relatime", "ro")));
+        json_object_array_add(mounts,
+                              mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
+                                         STRV_JSON("nosuid", "noexec", "nodev", "relatime", "ro")));
         json_object_object_add(spec, "mounts", mounts);
 
         if (rootless) {
@@ -381,14 +376,13 @@ json_object *berth_spec_example(bool rootless)
         }
         json_object_object_add(linux_, "namespaces", namespaces);
         json_object_object_add(linux_, "maskedPaths",
-                               STRV_JSON("/proc/acpi", "/proc/asound", "/proc/kcore",
-                                         "/proc/keys", "/proc/latency_stats",
-                                         "/proc/timer_list", "/proc/timer_stats",
-                                         "/proc/sched_debug", "/sys/firmware",
+                               STRV_JSON("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                                         "/proc/latency_stats", "/proc/timer_list",
+                                         "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
                                          "/sys/devices/virtual/powercap", "/proc/scsi"));
-        json_object_object_add(linux_, "readonlyPaths",
-                               STRV_JSON("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                         "/proc/sysrq-trigger"));
+        json_object_object_add(
+            linux_, "readonlyPaths",
+            STRV_JSON("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"));
         json_object_object_add(spec, "linux", linux_);
         return spec;
 }

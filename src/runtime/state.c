@@ -49,8 +49,7 @@ int berth_id_check(const char *id, berth_error **err)
         for (size_t i = 0; i < n; i++) {
                 char ch = id[i];
                 if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
-                      ch == '+'))
+                      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '+'))
                         return berth_fail(err, EINVAL,
                                           "invalid container id `%s`: use letters, digits, "
                                           "`_`, `-`, `+` and `.`",
@@ -226,8 +225,8 @@ json_object *berth_state_to_oci(const struct berth_state *st, enum berth_status 
 
         json_object_object_add(o, "ociVersion", json_object_new_string(BERTH_OCI_VERSION_STR));
         json_object_object_add(o, "id", json_object_new_string(st->id));
-        json_object_object_add(o, "pid", json_object_new_int(status == BERTH_STATUS_STOPPED ? 0
-                                                                                       : st->pid));
+        json_object_object_add(o, "pid",
+                               json_object_new_int(status == BERTH_STATUS_STOPPED ? 0 : st->pid));
         json_object_object_add(o, "status", json_object_new_string(berth_status_name(status)));
         json_object_object_add(o, "bundle", json_object_new_string(st->bundle ? st->bundle : ""));
         json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs ? st->rootfs : ""));

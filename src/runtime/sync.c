@@ -16,7 +16,7 @@
 /* One datagram carries at most SYNC_CHUNK bytes of payload; a longer
  * payload (a state with big annotations) goes as several, all but the last
  * marked `more`. SYNC_PAYLOAD_MAX bounds what a receiver accumulates. */
-#define SYNC_CHUNK 32768
+#define SYNC_CHUNK       32768
 #define SYNC_PAYLOAD_MAX (64u * 1024 * 1024)
 
 struct sync_hdr {
@@ -28,14 +28,14 @@ struct sync_hdr {
 static int send_one(int fd, const struct sync_hdr *h, const char *data, size_t len, int pass_fd)
 {
         struct iovec iov[2] = {
-                { .iov_base = (void *)h, .iov_len = sizeof(*h) },
-                { .iov_base = (void *)data, .iov_len = len },
+            {.iov_base = (void *)h, .iov_len = sizeof(*h)},
+            {.iov_base = (void *)data, .iov_len = len},
         };
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
         if (pass_fd >= 0) {
                 memset(&u, 0, sizeof(u));
@@ -56,10 +56,9 @@ static int send_one(int fd, const struct sync_hdr *h, const char *data, size_t l
         }
 }
 
-int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *payload,
-                    int pass_fd)
+int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *payload, int pass_fd)
 {
-        struct sync_hdr h = { .type = (int32_t)type, .status = status };
+        struct sync_hdr h = {.type = (int32_t)type, .status = status};
         const char *p = payload ? payload : "";
         size_t len = strlen(p);
 
@@ -89,9 +88,11 @@ static int recv_one(int fd, struct sync_hdr *h, char *chunk, int *passed)
                 char cbuf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = chunk, .iov_len = sizeof(*h) + SYNC_CHUNK };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.cbuf,
-                              .msg_controllen = sizeof(u.cbuf) };
+        struct iovec iov = {.iov_base = chunk, .iov_len = sizeof(*h) + SYNC_CHUNK};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.cbuf,
+                             .msg_controllen = sizeof(u.cbuf)};
         ssize_t n;
 
         do
@@ -116,8 +117,8 @@ static int recv_one(int fd, struct sync_hdr *h, char *chunk, int *passed)
         return (int)((size_t)n - sizeof(*h));
 }
 
-int berth_sync_recv(int fd, enum berth_sync_type *ret_type, int *ret_status,
-                    char **ret_payload, int *ret_fd)
+int berth_sync_recv(int fd, enum berth_sync_type *ret_type, int *ret_status, char **ret_payload,
+                    int *ret_fd)
 {
         cleanup_free char *chunk = xmalloc(sizeof(struct sync_hdr) + SYNC_CHUNK);
         cleanup_free char *payload = NULL;

@@ -50,10 +50,10 @@ static char *get(const char *dir, const char *name)
         return buf;
 }
 
-#define assert_file(dir, name, want)                                                        \
-        do {                                                                                \
-                cleanup_free char *got_ = get(dir, name);                                   \
-                assert_string_equal(got_, want);                                            \
+#define assert_file(dir, name, want)                                                               \
+        do {                                                                                       \
+                cleanup_free char *got_ = get(dir, name);                                          \
+                assert_string_equal(got_, want);                                                   \
         } while (0)
 
 static json_object *parse(const char *s)
@@ -105,9 +105,9 @@ static void test_resolve_path(void **state)
 /* ---- fake v2 ---- */
 
 static const char *const v2_files[] = {
-        "cgroup.procs",   "cgroup.freeze", "memory.max",      "memory.low", "memory.swap.max",
-        "memory.high",    "cpu.weight",    "cpu.max",         "cpuset.cpus", "cpuset.mems",
-        "pids.max",       "io.weight",     "io.max",          "hugetlb.2MB.max",
+    "cgroup.procs", "cgroup.freeze", "memory.max", "memory.low",      "memory.swap.max",
+    "memory.high",  "cpu.weight",    "cpu.max",    "cpuset.cpus",     "cpuset.mems",
+    "pids.max",     "io.weight",     "io.max",     "hugetlb.2MB.max",
 };
 
 static char *fake_v2(void)
@@ -122,8 +122,9 @@ static char *fake_v2(void)
         for (size_t i = 0; i < sizeof(v2_files) / sizeof(v2_files[0]); i++)
                 put(leaf, v2_files[i], "");
         put(leaf, "cgroup.events", "populated 1\nfrozen 1\n");
-        put(leaf, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
-                              "nr_periods 7\nnr_throttled 2\nthrottled_usec 30\n");
+        put(leaf, "cpu.stat",
+            "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
+            "nr_periods 7\nnr_throttled 2\nthrottled_usec 30\n");
         put(leaf, "memory.current", "4096\n");
         put(leaf, "pids.current", "3\n");
         return root;
@@ -135,14 +136,14 @@ static void test_fake_v2(void **state)
         cleanup_free char *leaf = xasprintf("%s/berth/abc", root);
         cleanup_error berth_error *err = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
-        cleanup_json json_object *res = parse(
-                "{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":33554432},"
-                "\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":100000,\"cpus\":\"0-1\","
-                "\"mems\":\"0\"},\"pids\":{\"limit\":-1},\"blockIO\":{\"weight\":500,"
-                "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}]},"
-                "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
-                "\"unified\":{\"memory.high\":\"50M\"}}");
-        struct berth_cgroup_opts o = { .root = root, .id = "abc", .resources = res };
+        cleanup_json json_object *res =
+            parse("{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":33554432},"
+                  "\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":100000,\"cpus\":\"0-1\","
+                  "\"mems\":\"0\"},\"pids\":{\"limit\":-1},\"blockIO\":{\"weight\":500,"
+                  "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1048576}]},"
+                  "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+                  "\"unified\":{\"memory.high\":\"50M\"}}");
+        struct berth_cgroup_opts o = {.root = root, .id = "abc", .resources = res};
         enum berth_cgroup_mode mode;
 
         assert_int_equal(berth_cgroup_mode_detect(root, &mode, NULL), 0);
@@ -170,7 +171,7 @@ static void test_fake_v2(void **state)
         put(leaf, "cpu.max", "");
         put(leaf, "cpu.weight", "");
         cleanup_json json_object *upd =
-                parse("{\"memory\":{\"limit\":-1},\"cpu\":{\"shares\":2,\"quota\":-1}}");
+            parse("{\"memory\":{\"limit\":-1},\"cpu\":{\"shares\":2,\"quota\":-1}}");
         assert_int_equal(berth_cgroup_update(cg, upd, NULL), 0);
         assert_file(leaf, "memory.max", "max");
         assert_file(leaf, "memory.swap.max", "max");
@@ -206,9 +207,9 @@ static void test_fake_v2(void **state)
         assert_int_equal(berth_json_int(berth_json_get(cpu, "usage"), "user", 0), 1000000);
         assert_int_equal(berth_json_int(berth_json_get(cpu, "throttling"), "throttledPeriods", 0),
                          2);
-        assert_int_equal(berth_json_int(berth_json_get(berth_json_get(st, "memory"), "usage"),
-                                        "usage", 0),
-                         4096);
+        assert_int_equal(
+            berth_json_int(berth_json_get(berth_json_get(st, "memory"), "usage"), "usage", 0),
+            4096);
         assert_int_equal(berth_json_int(berth_json_get(st, "pids"), "current", 0), 3);
         assert_int_equal(berth_json_int(berth_json_get(st, "pids"), "limit", -1), 0);
 
@@ -230,8 +231,7 @@ static void test_fake_v2_relative(void **state)
         cleanup_error berth_error *err = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         put(root, "proc-cgroup", "0::/berth\n");
-        struct berth_cgroup_opts o = { .root = root, .id = "x", .path = "abc",
-                                       .proc_cgroup = pc };
+        struct berth_cgroup_opts o = {.root = root, .id = "x", .path = "abc", .proc_cgroup = pc};
         assert_int_equal(berth_cgroup_create(&o, &cg, &err), 0);
         assert_string_equal(berth_cgroup_relpath(cg), "/berth/abc");
         assert_int_equal(berth_rm_rf(root, NULL), 0);
@@ -239,8 +239,8 @@ static void test_fake_v2_relative(void **state)
 
 /* ---- fake v1 ---- */
 
-static const char *const v1_ctrls[] = { "cpu", "cpuset", "memory", "pids", "freezer",
-                                         "devices", "blkio" };
+static const char *const v1_ctrls[] = {"cpu",     "cpuset",  "memory", "pids",
+                                       "freezer", "devices", "blkio"};
 
 static char *fake_v1(char **ret_mountinfo)
 {
@@ -296,14 +296,13 @@ static void test_fake_v1(void **state)
         cleanup_free char *root = fake_v1(&mi);
         cleanup_error berth_error *err = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
-        cleanup_json json_object *res = parse(
-                "{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":1000},"
-                "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000},"
-                "\"pids\":{\"limit\":20},\"blockIO\":{\"weight\":300},"
-                "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-                "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}");
-        struct berth_cgroup_opts o = { .root = root, .id = "abc", .resources = res,
-                                       .mountinfo = mi };
+        cleanup_json json_object *res =
+            parse("{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":1000},"
+                  "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000},"
+                  "\"pids\":{\"limit\":20},\"blockIO\":{\"weight\":300},"
+                  "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+                  "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}");
+        struct berth_cgroup_opts o = {.root = root, .id = "abc", .resources = res, .mountinfo = mi};
         enum berth_cgroup_mode mode;
 
         assert_int_equal(berth_cgroup_mode_detect(root, &mode, NULL), 0);
@@ -364,10 +363,11 @@ static void test_fake_v1_relative(void **state)
         cleanup_free char *pc = xasprintf("%s/proc-cgroup", root);
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         cleanup_error berth_error *err = NULL;
-        put(root, "proc-cgroup", "7:blkio:/\n6:freezer:/\n5:devices:/\n4:memory:/berth\n"
-                                 "3:cpuset:/berth\n2:pids:/\n1:cpu:/\n0::/\n");
-        struct berth_cgroup_opts o = { .root = root, .id = "x", .path = "abc",
-                                       .mountinfo = mi, .proc_cgroup = pc };
+        put(root, "proc-cgroup",
+            "7:blkio:/\n6:freezer:/\n5:devices:/\n4:memory:/berth\n"
+            "3:cpuset:/berth\n2:pids:/\n1:cpu:/\n0::/\n");
+        struct berth_cgroup_opts o = {
+            .root = root, .id = "x", .path = "abc", .mountinfo = mi, .proc_cgroup = pc};
         assert_int_equal(berth_cgroup_create(&o, &cg, &err), 0);
         cleanup_free char *m = xasprintf("%s/memory/berth/abc", root);
         cleanup_free char *c = xasprintf("%s/cpu/abc", root);
@@ -400,8 +400,8 @@ static void rm_test_parents(void)
 /* A child that counts in shared memory until killed. */
 static pid_t spinner(volatile uint64_t **ret_counter)
 {
-        volatile uint64_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        volatile uint64_t *counter =
+            mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         assert_true(counter != MAP_FAILED);
         *counter = 0;
         pid_t pid = fork();
@@ -416,7 +416,7 @@ static pid_t spinner(volatile uint64_t **ret_counter)
 
 static void msleep(long ms)
 {
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
 }
 
@@ -436,14 +436,14 @@ static void test_real_v1(void **state)
         cleanup_error berth_error *err = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         cleanup_free char *path = xasprintf("/berth-test/c%d", (int)getpid());
-        cleanup_json json_object *res = parse(
-                "{\"memory\":{\"limit\":67108864},\"cpu\":{\"quota\":50000,\"period\":100000,"
-                "\"cpus\":\"0\",\"mems\":\"0\"},\"pids\":{\"limit\":20},"
-                "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-                "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}");
+        cleanup_json json_object *res =
+            parse("{\"memory\":{\"limit\":67108864},\"cpu\":{\"quota\":50000,\"period\":100000,"
+                  "\"cpus\":\"0\",\"mems\":\"0\"},\"pids\":{\"limit\":20},"
+                  "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+                  "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}");
         volatile uint64_t *counter = NULL;
         pid_t child = spinner(&counter);
-        struct berth_cgroup_opts o = { .id = "x", .path = path, .resources = res, .pid = child };
+        struct berth_cgroup_opts o = {.id = "x", .path = path, .resources = res, .pid = child};
 
         int r = berth_cgroup_create(&o, &cg, &err);
         if (r < 0)
@@ -505,8 +505,8 @@ static void test_real_v1(void **state)
         assert_int_equal(berth_json_int(berth_json_get(st, "pids"), "current", 0), 1);
         assert_true(berth_json_int(berth_json_get(berth_json_get(st, "memory"), "usage"), "limit",
                                    0) == 33554432);
-        assert_true(berth_json_int(berth_json_get(berth_json_get(st, "cpu"), "usage"), "total",
-                                   0) > 0);
+        assert_true(berth_json_int(berth_json_get(berth_json_get(st, "cpu"), "usage"), "total", 0) >
+                    0);
 
         /* Kill, even while frozen. */
         assert_int_equal(berth_cgroup_freeze(cg, true, NULL), 0);
@@ -555,7 +555,7 @@ static void test_real_v1_limit_below_usage(void **state)
                 _exit(0);
         }
         close(pfd[0]);
-        struct berth_cgroup_opts o = { .id = "x", .path = path, .pid = child };
+        struct berth_cgroup_opts o = {.id = "x", .path = path, .pid = child};
         assert_int_equal(berth_cgroup_create(&o, &cg, NULL), 0);
         assert_int_equal(write(pfd[1], "x", 1), 1);
         const char *m = berth_cgroup_dir(cg, "memory");
@@ -604,7 +604,7 @@ static void test_real_v2_unified(void **state)
         cleanup_free char *path = xasprintf("/berth-test/u%d", (int)getpid());
         volatile uint64_t *counter = NULL;
         pid_t child = spinner(&counter);
-        struct berth_cgroup_opts o = { .root = UNIFIED, .id = "x", .path = path, .pid = child };
+        struct berth_cgroup_opts o = {.root = UNIFIED, .id = "x", .path = path, .pid = child};
         assert_int_equal(berth_cgroup_create(&o, &cg, &err), 0);
         cleanup_free char *dir = xasprintf(UNIFIED "%s", path);
         cleanup_free char *procs = xasprintf("%d", (int)child);
@@ -685,12 +685,11 @@ static void test_real_bpf_devices(void **state)
                 return;
         }
         cleanup_free char *path = xasprintf("/berth-test/b%d", (int)getpid());
-        cleanup_json json_object *res = parse(
-                "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-                "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},"
-                "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"w\"}]}");
-        struct berth_cgroup_opts o = { .root = UNIFIED, .id = "x", .path = path,
-                                       .resources = res };
+        cleanup_json json_object *res =
+            parse("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+                  "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},"
+                  "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"w\"}]}");
+        struct berth_cgroup_opts o = {.root = UNIFIED, .id = "x", .path = path, .resources = res};
         cleanup_cgroup struct berth_cgroup *cg = NULL;
         cleanup_error berth_error *err = NULL;
 
@@ -708,12 +707,13 @@ static void test_real_bpf_devices(void **state)
         assert_int_equal(r, 1);
 
         /* update replaces the program: allow everything now. */
-        cleanup_json json_object *all = parse("{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}");
+        cleanup_json json_object *all =
+            parse("{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}");
         assert_int_equal(probe_devices(&o, &cg, all, NULL), 0);
         /* And deny everything (the last matching rule wins). */
-        cleanup_json json_object *none = parse(
-                "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3},"
-                "{\"allow\":false,\"type\":\"a\"}]}");
+        cleanup_json json_object *none =
+            parse("{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3},"
+                  "{\"allow\":false,\"type\":\"a\"}]}");
         assert_int_equal(probe_devices(&o, &cg, none, NULL), 3);
 
         assert_int_equal(berth_cgroup_destroy(cg, NULL), 0);
@@ -739,16 +739,16 @@ static void test_bpf_build(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_resolve_path),
-                cmocka_unit_test(test_fake_v2),
-                cmocka_unit_test(test_fake_v2_relative),
-                cmocka_unit_test(test_fake_v1),
-                cmocka_unit_test(test_fake_v1_relative),
-                cmocka_unit_test(test_bpf_build),
-                cmocka_unit_test(test_real_v1),
-                cmocka_unit_test(test_real_v1_limit_below_usage),
-                cmocka_unit_test(test_real_v2_unified),
-                cmocka_unit_test(test_real_bpf_devices),
+            cmocka_unit_test(test_resolve_path),
+            cmocka_unit_test(test_fake_v2),
+            cmocka_unit_test(test_fake_v2_relative),
+            cmocka_unit_test(test_fake_v1),
+            cmocka_unit_test(test_fake_v1_relative),
+            cmocka_unit_test(test_bpf_build),
+            cmocka_unit_test(test_real_v1),
+            cmocka_unit_test(test_real_v1_limit_below_usage),
+            cmocka_unit_test(test_real_v2_unified),
+            cmocka_unit_test(test_real_bpf_devices),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

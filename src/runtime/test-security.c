@@ -57,10 +57,10 @@ static void check_failed_with(int r, const berth_error *err, const char *want)
                 fail_msg("error `%s` does not contain `%s`", err->msg, want);
 }
 /* CALL is evaluated before ERR is read. */
-#define assert_failed_with(call, err, want)                                            \
-        do {                                                                           \
-                int _r = (call);                                                       \
-                check_failed_with(_r, (err), (want));                                  \
+#define assert_failed_with(call, err, want)                                                        \
+        do {                                                                                       \
+                int _r = (call);                                                                   \
+                check_failed_with(_r, (err), (want));                                              \
         } while (0)
 
 /* ---- running checks in a child ------------------------------------------ */
@@ -68,7 +68,7 @@ static void check_failed_with(int r, const berth_error *err, const char *want)
 typedef int (*child_fn)(void *arg, char *msg, size_t len);
 
 static int child_fail(char *msg, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int child_fail(char *msg, size_t len, const char *fmt, ...)
 {
         va_list ap;
@@ -245,14 +245,14 @@ static void test_caps_parse(void **state)
                 cleanup_caps struct berth_caps *caps = NULL;
                 assert_int_equal(berth_caps_parse(NULL, &caps, NULL), 0);
                 assert_int_equal(caps->bounding | caps->effective | caps->permitted |
-                                         caps->inheritable | caps->ambient,
+                                     caps->inheritable | caps->ambient,
                                  0);
         }
         {
                 cleanup_json json_object *o = parse_json(
-                        "{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_SYS_ADMIN\"],"
-                        "\"effective\":[\"CAP_KILL\"],\"permitted\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
-                        "\"ambient\":[\"CAP_CHOWN\"]}");
+                    "{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_SYS_ADMIN\"],"
+                    "\"effective\":[\"CAP_KILL\"],\"permitted\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
+                    "\"ambient\":[\"CAP_CHOWN\"]}");
                 cleanup_caps struct berth_caps *caps = NULL;
                 assert_int_equal(berth_caps_parse(o, &caps, NULL), 0);
                 assert_int_equal(caps->bounding,
@@ -264,7 +264,7 @@ static void test_caps_parse(void **state)
         }
         {
                 cleanup_json json_object *o =
-                        parse_json("{\"bounding\":[\"CAP_CHOWN\",\"CAP_FOO\"]}");
+                    parse_json("{\"bounding\":[\"CAP_CHOWN\",\"CAP_FOO\"]}");
                 cleanup_caps struct berth_caps *caps = NULL;
                 cleanup_error berth_error *err = NULL;
                 assert_failed_with(berth_caps_parse(o, &caps, &err), err,
@@ -279,8 +279,8 @@ static void test_caps_parse(void **state)
                                    "process.capabilities.ambient: must be an array");
         }
         {
-                cleanup_json json_object *o = parse_json(
-                        "{\"effective\":[\"CAP_NET_RAW\"],\"permitted\":[\"CAP_CHOWN\"]}");
+                cleanup_json json_object *o =
+                    parse_json("{\"effective\":[\"CAP_NET_RAW\"],\"permitted\":[\"CAP_CHOWN\"]}");
                 cleanup_caps struct berth_caps *caps = NULL;
                 cleanup_error berth_error *err = NULL;
                 assert_failed_with(berth_caps_parse(o, &caps, &err), err,
@@ -293,7 +293,7 @@ static void test_creds_parse(void **state)
         (void)state;
         {
                 cleanup_json json_object *o =
-                        parse_json("{\"uid\":1000,\"gid\":1001,\"additionalGids\":[10,20,30]}");
+                    parse_json("{\"uid\":1000,\"gid\":1001,\"additionalGids\":[10,20,30]}");
                 cleanup_creds struct berth_creds c = {0};
                 assert_int_equal(berth_creds_parse(o, &c, NULL), 0);
                 assert_int_equal(c.uid, 1000);
@@ -336,17 +336,17 @@ static void test_rlimits_parse(void **state)
         static const struct {
                 const char *json, *want;
         } bad[] = {
-                {"[{\"type\":\"RLIMIT_FOO\",\"soft\":1,\"hard\":1}]",
-                 "process.rlimits[0].type: unknown rlimit `RLIMIT_FOO`"},
-                {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},"
-                 "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0},"
-                 "{\"type\":\"RLIMIT_NOFILE\",\"soft\":2,\"hard\":2}]",
-                 "process.rlimits[2].type: duplicate rlimit `RLIMIT_NOFILE`"},
-                {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":5}]",
-                 "`RLIMIT_NOFILE` soft limit 10 is above its hard limit 5"},
-                {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":-1,\"hard\":5}]",
-                 "process.rlimits[0].soft: `-1` is not a non-negative integer"},
-                {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1}]", "process.rlimits[0].hard: missing"},
+            {"[{\"type\":\"RLIMIT_FOO\",\"soft\":1,\"hard\":1}]",
+             "process.rlimits[0].type: unknown rlimit `RLIMIT_FOO`"},
+            {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},"
+             "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0},"
+             "{\"type\":\"RLIMIT_NOFILE\",\"soft\":2,\"hard\":2}]",
+             "process.rlimits[2].type: duplicate rlimit `RLIMIT_NOFILE`"},
+            {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":5}]",
+             "`RLIMIT_NOFILE` soft limit 10 is above its hard limit 5"},
+            {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":-1,\"hard\":5}]",
+             "process.rlimits[0].soft: `-1` is not a non-negative integer"},
+            {"[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1}]", "process.rlimits[0].hard: missing"},
         };
 
         (void)state;
@@ -358,9 +358,10 @@ static void test_rlimits_parse(void **state)
                 assert_null(r);
         }
         {
-                cleanup_json json_object *o = parse_json(
-                        "[{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,"
-                        "\"hard\":18446744073709551615},{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":2}]");
+                cleanup_json json_object *o =
+                    parse_json("[{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,"
+                               "\"hard\":18446744073709551615},{\"type\":\"RLIMIT_NOFILE\","
+                               "\"soft\":1,\"hard\":2}]");
                 cleanup_rlimits struct berth_rlimits *r = NULL;
                 assert_int_equal(berth_rlimits_parse(o, &r, NULL), 0);
                 assert_int_equal(berth_rlimits_count(r), 2);
@@ -375,23 +376,23 @@ static int check_caps_child(void *arg, char *msg, size_t len)
                 const char *field;
                 uint64_t want;
         } want[] = {
-                {"CapBnd", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL) | CAPBIT(CAP_NET_BIND_SERVICE) |
-                                   CAPBIT(CAP_SETUID) | CAPBIT(CAP_SYS_ADMIN)},
-                {"CapPrm", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL) | CAPBIT(CAP_NET_BIND_SERVICE)},
-                {"CapEff", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL)},
-                {"CapInh", CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_SETUID)},
-                {"CapAmb", CAPBIT(CAP_NET_BIND_SERVICE)},
+            {"CapBnd", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL) | CAPBIT(CAP_NET_BIND_SERVICE) |
+                           CAPBIT(CAP_SETUID) | CAPBIT(CAP_SYS_ADMIN)},
+            {"CapPrm", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL) | CAPBIT(CAP_NET_BIND_SERVICE)},
+            {"CapEff", CAPBIT(CAP_CHOWN) | CAPBIT(CAP_KILL)},
+            {"CapInh", CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_SETUID)},
+            {"CapAmb", CAPBIT(CAP_NET_BIND_SERVICE)},
         };
         cleanup_json json_object *user =
-                parse_json("{\"uid\":1000,\"gid\":1000,\"additionalGids\":[10,20]}");
-        cleanup_json json_object *capj = parse_json(
-                "{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\","
-                "\"CAP_SETUID\",\"CAP_SYS_ADMIN\"],"
-                "\"permitted\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
-                "\"effective\":[\"CAP_CHOWN\",\"CAP_KILL\"],"
-                "\"inheritable\":[\"CAP_NET_BIND_SERVICE\",\"CAP_SETUID\"],"
-                /* CAP_SETUID is not permitted: left out, like runc/crun. */
-                "\"ambient\":[\"CAP_NET_BIND_SERVICE\",\"CAP_SETUID\"]}");
+            parse_json("{\"uid\":1000,\"gid\":1000,\"additionalGids\":[10,20]}");
+        cleanup_json json_object *capj =
+            parse_json("{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\","
+                       "\"CAP_SETUID\",\"CAP_SYS_ADMIN\"],"
+                       "\"permitted\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
+                       "\"effective\":[\"CAP_CHOWN\",\"CAP_KILL\"],"
+                       "\"inheritable\":[\"CAP_NET_BIND_SERVICE\",\"CAP_SETUID\"],"
+                       /* CAP_SETUID is not permitted: left out, like runc/crun. */
+                       "\"ambient\":[\"CAP_NET_BIND_SERVICE\",\"CAP_SETUID\"]}");
         cleanup_creds struct berth_creds c = {0};
         cleanup_caps struct berth_caps *caps = NULL;
         cleanup_error berth_error *err = NULL;
@@ -520,9 +521,9 @@ static void test_no_new_privs(void **state)
 
 static int check_rlimits_child(void *arg, char *msg, size_t len)
 {
-        cleanup_json json_object *o = parse_json(
-                "[{\"type\":\"RLIMIT_NOFILE\",\"soft\":100,\"hard\":200},"
-                "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":4096}]");
+        cleanup_json json_object *o =
+            parse_json("[{\"type\":\"RLIMIT_NOFILE\",\"soft\":100,\"hard\":200},"
+                       "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":4096}]");
         cleanup_rlimits struct berth_rlimits *r = NULL;
         cleanup_error berth_error *err = NULL;
         struct rlimit lim;
@@ -550,11 +551,11 @@ static void test_rlimits_apply(void **state)
 /* Raising a hard limit without CAP_SYS_RESOURCE gives a message that says so. */
 static int check_rlimits_eperm_child(void *arg, char *msg, size_t len)
 {
-        cleanup_json json_object *o = parse_json(
-                "[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":500}]");
-        cleanup_json json_object *capj = parse_json(
-                "{\"bounding\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"],"
-                "\"effective\":[\"CAP_CHOWN\"]}");
+        cleanup_json json_object *o =
+            parse_json("[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":500}]");
+        cleanup_json json_object *capj =
+            parse_json("{\"bounding\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"],"
+                       "\"effective\":[\"CAP_CHOWN\"]}");
         cleanup_rlimits struct berth_rlimits *r = NULL;
         cleanup_caps struct berth_caps *caps = NULL;
         cleanup_error berth_error *err = NULL;
@@ -589,38 +590,39 @@ static void test_seccomp_parse_errors(void **state)
         static const struct {
                 const char *json, *want;
         } bad[] = {
-                {"{\"defaultAction\":\"SCMP_ACT_FOO\"}",
-                 "linux.seccomp.defaultAction: unknown action `SCMP_ACT_FOO`"},
-                {"{}", "linux.seccomp.defaultAction: missing"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
-                 "\"action\":\"SCMP_ACT_EXPLODE\"}]}",
-                 "linux.seccomp.syscalls[0]: unknown action `SCMP_ACT_EXPLODE`"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
-                 "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
-                 "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ALMOST\"}]}]}",
-                 "linux.seccomp.syscalls[1].args[0].op: unknown operator `SCMP_CMP_ALMOST`"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
-                 "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":6,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-                 "linux.seccomp.syscalls[0].args[0].index: `6` is not 0..5"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_Z80\"]}",
-                 "linux.seccomp.architectures: unknown architecture `SCMP_ARCH_Z80`"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_FAST\"]}",
-                 "linux.seccomp.flags: unknown flag `SECCOMP_FILTER_FLAG_FAST`"},
-                {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"mkdir\"],"
-                 "\"action\":\"SCMP_ACT_ALLOW\",\"errnoRet\":5}]}",
-                 "errnoRet is only valid with SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not `SCMP_ACT_ALLOW`"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
-                 "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
-                 "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
-                 "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":2,"
-                 "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]},"
-                 "{\"names\":[\"rmdir\",\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":3,"
-                 "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-                 "linux.seccomp.syscalls[1]: the rule for `mkdir` conflicts with an earlier one"},
-                {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[],"
-                 "\"action\":\"SCMP_ACT_ERRNO\"}]}",
-                 "linux.seccomp.syscalls[0].names: must be a non-empty array"},
+            {"{\"defaultAction\":\"SCMP_ACT_FOO\"}",
+             "linux.seccomp.defaultAction: unknown action `SCMP_ACT_FOO`"},
+            {"{}", "linux.seccomp.defaultAction: missing"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+             "\"action\":\"SCMP_ACT_EXPLODE\"}]}",
+             "linux.seccomp.syscalls[0]: unknown action `SCMP_ACT_EXPLODE`"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+             "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
+             "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ALMOST\"}]}]}",
+             "linux.seccomp.syscalls[1].args[0].op: unknown operator `SCMP_CMP_ALMOST`"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+             "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":6,\"value\":1,\"op\":\"SCMP_CMP_"
+             "EQ\"}]}]}",
+             "linux.seccomp.syscalls[0].args[0].index: `6` is not 0..5"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_Z80\"]}",
+             "linux.seccomp.architectures: unknown architecture `SCMP_ARCH_Z80`"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_FAST\"]}",
+             "linux.seccomp.flags: unknown flag `SECCOMP_FILTER_FLAG_FAST`"},
+            {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+             "\"action\":\"SCMP_ACT_ALLOW\",\"errnoRet\":5}]}",
+             "errnoRet is only valid with SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not `SCMP_ACT_ALLOW`"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+             "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+             "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+             "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":2,"
+             "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]},"
+             "{\"names\":[\"rmdir\",\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":3,"
+             "\"args\":[{\"index\":1,\"value\":448,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+             "linux.seccomp.syscalls[1]: the rule for `mkdir` conflicts with an earlier one"},
+            {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[],"
+             "\"action\":\"SCMP_ACT_ERRNO\"}]}",
+             "linux.seccomp.syscalls[0].names: must be a non-empty array"},
         };
 
         (void)state;
@@ -644,19 +646,20 @@ static void test_seccomp_parse_ok(void **state)
         {
                 /* Unknown syscall names are skipped; a rule equal to the
                  * default action is dropped: both give the bare filter. */
-                cleanup_json json_object *bare = parse_json(
-                        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1}");
+                cleanup_json json_object *bare =
+                    parse_json("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1}");
                 cleanup_json json_object *o = parse_json(
-                        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
-                        "\"syscalls\":[{\"names\":[\"no_such_syscall\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-                        "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
-                cleanup_json json_object *o2 = parse_json(
-                        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
-                        "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":2}]}");
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
+                    "\"syscalls\":[{\"names\":[\"no_such_syscall\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                    "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+                cleanup_json json_object *o2 =
+                    parse_json("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
+                               "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\","
+                               "\"errnoRet\":2}]}");
                 cleanup_seccomp struct berth_seccomp *sb = NULL, *s = NULL, *s2 = NULL;
                 cleanup_error berth_error *err = NULL;
-                if (berth_seccomp_parse(bare, &sb, &err) < 0 || berth_seccomp_parse(o, &s, &err) < 0 ||
-                    berth_seccomp_parse(o2, &s2, &err) < 0)
+                if (berth_seccomp_parse(bare, &sb, &err) < 0 ||
+                    berth_seccomp_parse(o, &s, &err) < 0 || berth_seccomp_parse(o2, &s2, &err) < 0)
                         fail_msg("%s", err->msg);
                 assert_true(berth_seccomp_bpf_len(sb) > 0);
                 assert_int_equal(berth_seccomp_bpf_len(s), berth_seccomp_bpf_len(sb));
@@ -666,10 +669,10 @@ static void test_seccomp_parse_ok(void **state)
         }
         {
                 cleanup_json json_object *o = parse_json(
-                        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/agent.sock\","
-                        "\"listenerMetadata\":\"x\",\"architectures\":[\"SCMP_ARCH_X86_64\","
-                        "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
-                        "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
+                    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/agent.sock\","
+                    "\"listenerMetadata\":\"x\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+                    "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
+                    "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
                 cleanup_seccomp struct berth_seccomp *s = NULL;
                 cleanup_error berth_error *err = NULL;
                 if (berth_seccomp_parse(o, &s, &err) < 0)
@@ -698,15 +701,15 @@ static int load_filter(const char *json, bool nnp, char *msg, size_t len)
 
 /* Each check below is a raw system call, so that nothing but the call
  * under test goes through the filter. */
-#define EXPECT_SYSCALL(want_ret, want_errno, ...)                                      \
-        do {                                                                           \
-                long _r;                                                               \
-                errno = 0;                                                             \
-                _r = syscall(__VA_ARGS__);                                             \
-                if (_r != (want_ret) || (_r < 0 && errno != (want_errno)))             \
-                        return child_fail(msg, len, "%s: returned %ld errno %d, want %d/%d", \
-                                          #__VA_ARGS__, _r, errno, (int)(want_ret),    \
-                                          (int)(want_errno));                          \
+#define EXPECT_SYSCALL(want_ret, want_errno, ...)                                                  \
+        do {                                                                                       \
+                long _r;                                                                           \
+                errno = 0;                                                                         \
+                _r = syscall(__VA_ARGS__);                                                         \
+                if (_r != (want_ret) || (_r < 0 && errno != (want_errno)))                         \
+                        return child_fail(msg, len, "%s: returned %ld errno %d, want %d/%d",       \
+                                          #__VA_ARGS__, _r, errno, (int)(want_ret),                \
+                                          (int)(want_errno));                                      \
         } while (0)
 
 static int seccomp_errno_child(void *arg, char *msg, size_t len)
@@ -747,16 +750,17 @@ static int seccomp_args_child(void *arg, char *msg, size_t len)
 
         (void)arg;
         r = load_filter(
-                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
-                "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":99,"
-                " \"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_NE\"}]},"
-                "{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":55,"
-                " \"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
-                "          {\"index\":1,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]},"
-                "{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":66,"
-                " \"args\":[{\"index\":0,\"value\":3840,\"valueTwo\":256,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}"
-                "]}",
-                true, msg, len);
+            "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+            "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":99,"
+            " \"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_NE\"}]},"
+            "{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":55,"
+            " \"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
+            "          {\"index\":1,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]},"
+            "{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":66,"
+            " \"args\":[{\"index\":0,\"value\":3840,\"valueTwo\":256,\"op\":\"SCMP_CMP_MASKED_EQ\"}"
+            "]}"
+            "]}",
+            true, msg, len);
         if (r)
                 return r;
         /* personality(0xffffffff) only queries: allowed; anything else fails. */
@@ -798,16 +802,16 @@ static int seccomp_allowlist_child(void *arg, char *msg, size_t len)
 
         (void)arg;
         r = load_filter(
-                "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":77,\"syscalls\":["
-                "{\"names\":[\"write\",\"exit\",\"exit_group\",\"getpid\",\"rt_sigreturn\","
-                "\"close\",\"brk\",\"mmap\",\"munmap\",\"futex\",\"mprotect\",\"madvise\",\"gettid\","
-                /* what ASan/UBSan call on their own */
-                "\"sigaltstack\",\"rt_sigaction\",\"rt_sigprocmask\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-                "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\","
-                " \"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"},"
-                "          {\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
-                "]}",
-                true, msg, len);
+            "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":77,\"syscalls\":["
+            "{\"names\":[\"write\",\"exit\",\"exit_group\",\"getpid\",\"rt_sigreturn\","
+            "\"close\",\"brk\",\"mmap\",\"munmap\",\"futex\",\"mprotect\",\"madvise\",\"gettid\","
+            /* what ASan/UBSan call on their own */
+            "\"sigaltstack\",\"rt_sigaction\",\"rt_sigprocmask\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+            "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\","
+            " \"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"},"
+            "          {\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
+            "]}",
+            true, msg, len);
         if (r)
                 return r;
         EXPECT_SYSCALL((long)getpid(), 0, SYS_getpid);
@@ -829,9 +833,9 @@ static void test_seccomp_allowlist(void **state)
 /* Without no_new_privs and without CAP_SYS_ADMIN, applying fails clearly. */
 static int seccomp_needs_nnp_child(void *arg, char *msg, size_t len)
 {
-        cleanup_json json_object *capj = parse_json(
-                "{\"bounding\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"],"
-                "\"effective\":[\"CAP_CHOWN\"]}");
+        cleanup_json json_object *capj =
+            parse_json("{\"bounding\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"],"
+                       "\"effective\":[\"CAP_CHOWN\"]}");
         cleanup_json json_object *o = parse_json("{\"defaultAction\":\"SCMP_ACT_ALLOW\","
                                                  "\"syscalls\":[{\"names\":[\"mkdir\"],"
                                                  "\"action\":\"SCMP_ACT_ERRNO\"}]}");
@@ -878,7 +882,9 @@ static void test_seccomp_notify(void **state)
                 char b[CMSG_SPACE(sizeof(int))];
         } control;
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = control.b,
                             .msg_controllen = sizeof(control.b)};
         struct cmsghdr *cm;
         union {
@@ -903,9 +909,9 @@ static void test_seccomp_notify(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
                 cleanup_free char *text = xasprintf(
-                        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
-                        "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
-                        sockpath);
+                    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"%s\","
+                    "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                    sockpath);
                 cleanup_json json_object *o = parse_json(text);
                 cleanup_seccomp struct berth_seccomp *s = NULL;
                 berth_error *err = NULL;
@@ -958,10 +964,9 @@ static void test_seccomp_notify(void **state)
  * socket). */
 static char *docker_like_profile(void)
 {
-        static const char *const denied[] = {"reboot",  "kexec_load", "init_module",
-                                             "mount",   "umount2",    "clone",
-                                             "clone3",  "socket",     "personality",
-                                             "ptrace",  "getppid"};
+        static const char *const denied[] = {"reboot",      "kexec_load", "init_module", "mount",
+                                             "umount2",     "clone",      "clone3",      "socket",
+                                             "personality", "ptrace",     "getppid"};
         json_object *root = json_object_new_object();
         json_object *syscalls = json_object_new_array();
         json_object *allow = json_object_new_object();
@@ -1003,15 +1008,22 @@ static char *docker_like_profile(void)
         {
                 /* Append Docker's argument rules. */
                 static const char tail[] =
-                        ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
-                        ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_EQ\"}]}"
-                        ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":131072,\"op\":\"SCMP_CMP_EQ\"}]}"
-                        ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":131080,\"op\":\"SCMP_CMP_EQ\"}]}"
-                        ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"}]}"
-                        ",{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}"
-                        ",{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}"
-                        ",{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":40,\"op\":\"SCMP_CMP_NE\"}]}"
-                        "]}";
+                    ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{"
+                    "\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
+                    ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{"
+                    "\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_EQ\"}]}"
+                    ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{"
+                    "\"index\":0,\"value\":131072,\"op\":\"SCMP_CMP_EQ\"}]}"
+                    ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{"
+                    "\"index\":0,\"value\":131080,\"op\":\"SCMP_CMP_EQ\"}]}"
+                    ",{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{"
+                    "\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"}]}"
+                    ",{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+                    "\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}"
+                    ",{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}"
+                    ",{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+                    "\"value\":40,\"op\":\"SCMP_CMP_NE\"}]}"
+                    "]}";
                 size_t l = strlen(ret);
                 /* ret ends with "]}" (syscalls is the last member). */
                 assert_true(l > 2 && strcmp(ret + l - 2, "]}") == 0);
@@ -1077,24 +1089,24 @@ static void test_seccomp_docker_profile(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_name_tables),
-                cmocka_unit_test(test_caps_parse),
-                cmocka_unit_test(test_creds_parse),
-                cmocka_unit_test(test_rlimits_parse),
-                cmocka_unit_test(test_apply_creds_caps),
-                cmocka_unit_test(test_apply_root_no_caps),
-                cmocka_unit_test(test_groups_denied),
-                cmocka_unit_test(test_no_new_privs),
-                cmocka_unit_test(test_rlimits_apply),
-                cmocka_unit_test(test_rlimits_eperm),
-                cmocka_unit_test(test_seccomp_parse_errors),
-                cmocka_unit_test(test_seccomp_parse_ok),
-                cmocka_unit_test(test_seccomp_errno),
-                cmocka_unit_test(test_seccomp_args),
-                cmocka_unit_test(test_seccomp_allowlist),
-                cmocka_unit_test(test_seccomp_needs_nnp),
-                cmocka_unit_test(test_seccomp_notify),
-                cmocka_unit_test(test_seccomp_docker_profile),
+            cmocka_unit_test(test_name_tables),
+            cmocka_unit_test(test_caps_parse),
+            cmocka_unit_test(test_creds_parse),
+            cmocka_unit_test(test_rlimits_parse),
+            cmocka_unit_test(test_apply_creds_caps),
+            cmocka_unit_test(test_apply_root_no_caps),
+            cmocka_unit_test(test_groups_denied),
+            cmocka_unit_test(test_no_new_privs),
+            cmocka_unit_test(test_rlimits_apply),
+            cmocka_unit_test(test_rlimits_eperm),
+            cmocka_unit_test(test_seccomp_parse_errors),
+            cmocka_unit_test(test_seccomp_parse_ok),
+            cmocka_unit_test(test_seccomp_errno),
+            cmocka_unit_test(test_seccomp_args),
+            cmocka_unit_test(test_seccomp_allowlist),
+            cmocka_unit_test(test_seccomp_needs_nnp),
+            cmocka_unit_test(test_seccomp_notify),
+            cmocka_unit_test(test_seccomp_docker_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

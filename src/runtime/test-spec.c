@@ -81,7 +81,7 @@ static char *check_doc(const char *kind, json_object *doc)
 /* Every good document of the runtime-spec test suite validates. */
 static void test_good_documents(void **state)
 {
-        static const char *const kinds[] = { "config", "state", "features" };
+        static const char *const kinds[] = {"config", "state", "features"};
         for (size_t k = 0; k < 3; k++) {
                 cleanup_free char *dir = xasprintf(SPEC_DIR "/test/%s/good", kinds[k]);
                 cleanup_strv char **files = list_json(dir);
@@ -107,25 +107,25 @@ static const struct {
         const char *file;
         const char *message;
 } bad_expect[] = {
-        { "config/bad/freebsd-vnet-disable.json",
-          "config.json: `freebsd.jail.vnet`: \"disable\" is not one of \"new\", \"inherit\"" },
-        { "config/bad/invalid-json.json", "line 1, column 2" },
-        { "config/bad/linux-hugepage.json",
-          "config.json: `linux.resources.hugepageLimits[0].pageSize`: \"64kB\" does not match the "
-          "pattern `^[1-9][0-9]*[KMG]B$`" },
-        { "config/bad/linux-netdevice.json",
-          "config.json: `linux.netDevices.eth0.name`: 23 is not of type string" },
-        { "config/bad/linux-rdma.json",
-          "config.json: `linux.resources.rdma.mlx5_1.hcaHandles`: \"not a uint32\" is not of type "
-          "integer" },
-        { "features/bad/missing-ociVersionMax.json",
-          "features: missing required property `ociVersionMax`" },
-        { "state/bad/invalid-json.json", "line 1, column 2" },
+    {"config/bad/freebsd-vnet-disable.json",
+     "config.json: `freebsd.jail.vnet`: \"disable\" is not one of \"new\", \"inherit\""},
+    {"config/bad/invalid-json.json", "line 1, column 2"},
+    {"config/bad/linux-hugepage.json",
+     "config.json: `linux.resources.hugepageLimits[0].pageSize`: \"64kB\" does not match the "
+     "pattern `^[1-9][0-9]*[KMG]B$`"},
+    {"config/bad/linux-netdevice.json",
+     "config.json: `linux.netDevices.eth0.name`: 23 is not of type string"},
+    {"config/bad/linux-rdma.json",
+     "config.json: `linux.resources.rdma.mlx5_1.hcaHandles`: \"not a uint32\" is not of type "
+     "integer"},
+    {"features/bad/missing-ociVersionMax.json",
+     "features: missing required property `ociVersionMax`"},
+    {"state/bad/invalid-json.json", "line 1, column 2"},
 };
 
 static void test_bad_documents(void **state)
 {
-        static const char *const kinds[] = { "config", "state", "features" };
+        static const char *const kinds[] = {"config", "state", "features"};
         size_t seen = 0;
         for (size_t k = 0; k < 3; k++) {
                 cleanup_free char *dir = xasprintf(SPEC_DIR "/test/%s/bad", kinds[k]);
@@ -219,14 +219,11 @@ static void test_set_from_disk(void **state)
                 files[i].name = xstrdup(names[i]);
                 files[i].data = data[i];
         }
-        assert_int_equal(berth_json_parse_file(SPEC_DIR "/test/config/good/spec-example.json",
-                                               &good, &err),
-                         0);
-        assert_int_equal(berth_schema_validate_in(&set, "config-schema.json", good, "x", &err),
-                         0);
-        assert_int_equal(berth_json_parse_file(SPEC_DIR "/test/config/bad/linux-rdma.json", &bad,
-                                               &err),
-                         0);
+        assert_int_equal(
+            berth_json_parse_file(SPEC_DIR "/test/config/good/spec-example.json", &good, &err), 0);
+        assert_int_equal(berth_schema_validate_in(&set, "config-schema.json", good, "x", &err), 0);
+        assert_int_equal(
+            berth_json_parse_file(SPEC_DIR "/test/config/bad/linux-rdma.json", &bad, &err), 0);
         assert_int_equal(berth_schema_validate_in(&set, "config-schema.json", bad, "x", &err),
                          -EINVAL);
         assert_non_null(strstr(err->msg, "`linux.resources.rdma.mlx5_1.hcaHandles`"));
@@ -261,8 +258,8 @@ static void expect_config_ok(const char *text, bool for_create)
         }
 }
 
-#define RUNNABLE_HEAD                                                                          \
-        "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"rootfs\"},"                        \
+#define RUNNABLE_HEAD                                                                              \
+        "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"rootfs\"},"                            \
         " \"process\": {\"cwd\": \"/\", \"args\": [\"sh\"]},"
 
 static void test_handwritten_bad_configs(void **state)
@@ -307,8 +304,7 @@ static void test_handwritten_bad_configs(void **state)
         expect_config_ok("{\"ociVersion\": \"0.5.0-dev\"}", false);
         expect_config_error("{\"ociVersion\": \"2.0.0\", \"root\": {\"path\": \"r\"}, "
                             "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"]}}",
-                            true,
-                            "`ociVersion`: version `2.0.0` is not supported");
+                            true, "`ociVersion`: version `2.0.0` is not supported");
         expect_config_error("{\"ociVersion\": \"1.0.0\", \"process\": {\"cwd\": \"tmp\", "
                             "\"args\": [\"sh\"]}}",
                             false, "config.json: `process.cwd`: `tmp` is not an absolute path");
@@ -317,8 +313,7 @@ static void test_handwritten_bad_configs(void **state)
                             false, "`process.args`: at least one argument");
         expect_config_error(RUNNABLE_HEAD "\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, "
                                           "{\"type\": \"ipc\"}, {\"type\": \"pid\"}]}}",
-                            false,
-                            "`linux.namespaces[2].type`: namespace `pid` is listed twice");
+                            false, "`linux.namespaces[2].type`: namespace `pid` is listed twice");
         expect_config_error(RUNNABLE_HEAD "\"linux\": {\"uidMappings\": [{\"containerID\": 0, "
                                           "\"hostID\": 1000, \"size\": 1}]}}",
                             false, "`linux.uidMappings`: id mappings need a user namespace");
@@ -332,10 +327,10 @@ static void test_handwritten_bad_configs(void **state)
         expect_config_error(RUNNABLE_HEAD "\"freebsd\": {}}", true,
                             "config.json: `freebsd`: this config is for freebsd and this is a "
                             "Linux runtime");
-        expect_config_error(RUNNABLE_HEAD "\"windows\": {\"layerFolders\": [\"C:\\\\l\"]}}",
-                            true, "this is a Linux runtime");
-        expect_config_error("{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"rootfs\"}}",
-                            true, "`process` is required to create a container");
+        expect_config_error(RUNNABLE_HEAD "\"windows\": {\"layerFolders\": [\"C:\\\\l\"]}}", true,
+                            "this is a Linux runtime");
+        expect_config_error("{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"rootfs\"}}", true,
+                            "`process` is required to create a container");
         expect_config_error("{\"ociVersion\": \"1.0.0\", \"process\": {\"cwd\": \"/\", "
                             "\"args\": [\"sh\"]}}",
                             true, "`root` is required on Linux");
@@ -355,7 +350,8 @@ static void test_uint64_and_patterns(void **state)
 {
         /* The full uint64 range is accepted; one past int64 is not negative. */
         expect_config_ok("{\"ociVersion\": \"1.0.0\", \"process\": {\"cwd\": \"/\", "
-                         "\"args\": [\"sh\"], \"consoleSize\": {\"height\": 18446744073709551615, \"width\": 1}}}",
+                         "\"args\": [\"sh\"], \"consoleSize\": {\"height\": 18446744073709551615, "
+                         "\"width\": 1}}}",
                          false);
         expect_config_error("{\"ociVersion\": \"1.0.0\", \"process\": {\"cwd\": \"/\", "
                             "\"args\": [\"sh\"], \"consoleSize\": {\"height\": -1, \"width\": 1}}}",
@@ -471,10 +467,10 @@ static void test_example(void **state)
                 assert_true(berth_json_bool(process, "terminal", false));
                 assert_true(berth_json_bool(process, "noNewPrivileges", false));
                 assert_string_equal(json_object_get_string(json_object_array_get_idx(
-                                            berth_json_get(process, "args"), 0)),
+                                        berth_json_get(process, "args"), 0)),
                                     "sh");
                 assert_int_equal(json_object_array_length(berth_json_get(
-                                         berth_json_get(process, "capabilities"), "bounding")),
+                                     berth_json_get(process, "capabilities"), "bounding")),
                                  3);
                 assert_non_null(find_mount(ex, "/sys/fs/cgroup"));
                 assert_non_null(find_mount(ex, "/dev/mqueue"));
@@ -482,7 +478,7 @@ static void test_example(void **state)
                 devpts_opts = json_object_to_json_string(berth_json_get(devpts, "options"));
                 if (rootless) {
                         json_object *map = json_object_array_get_idx(
-                                berth_json_get(berth_json_get(ex, "linux"), "uidMappings"), 0);
+                            berth_json_get(berth_json_get(ex, "linux"), "uidMappings"), 0);
                         assert_true(has_ns(ex, "user"));
                         assert_false(has_ns(ex, "network"));
                         assert_string_equal(berth_json_str(sys, "type"), "none");
@@ -505,10 +501,9 @@ extern const struct berth_schema_set berth_test_schemas;
 
 /* ... and the same text compiled at run time. */
 static struct berth_schema_file t_files[2];
-static const struct berth_schema_set t_set = { "test-runtime", t_files, 2 };
+static const struct berth_schema_set t_set = {"test-runtime", t_files, 2};
 
-static void expect_one(const struct berth_schema_set *set, const char *doc_text,
-                       const char *want)
+static void expect_one(const struct berth_schema_set *set, const char *doc_text, const char *want)
 {
         cleanup_json json_object *doc = parse(doc_text);
         cleanup_error berth_error *err = NULL;
@@ -609,16 +604,14 @@ static void test_speed(void **state)
         const int rounds = 200;
         double us;
 
-        assert_int_equal(berth_json_parse_file(SPEC_DIR "/test/config/good/spec-example.json",
-                                               &doc, &err),
-                         0);
+        assert_int_equal(
+            berth_json_parse_file(SPEC_DIR "/test/config/good/spec-example.json", &doc, &err), 0);
         assert_int_equal(berth_spec_validate(doc, false, &err), 0);
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (int i = 0; i < rounds; i++)
                 assert_int_equal(berth_schema_validate("config-schema.json", doc, "c", &err), 0);
         clock_gettime(CLOCK_MONOTONIC, &b);
-        us = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / 1e3 /
-             rounds;
+        us = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / 1e3 / rounds;
         print_message("spec-example.json validates in %.1f us\n", us);
         assert_true(us < 2000.0);
 }
@@ -626,16 +619,16 @@ static void test_speed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_good_documents),
-                cmocka_unit_test(test_bad_documents),
-                cmocka_unit_test(test_embedded_match_spec),
-                cmocka_unit_test(test_set_from_disk),
-                cmocka_unit_test(test_handwritten_bad_configs),
-                cmocka_unit_test(test_uint64_and_patterns),
-                cmocka_unit_test(test_load_bundle),
-                cmocka_unit_test(test_example),
-                cmocka_unit_test(test_validator_keywords),
-                cmocka_unit_test(test_speed),
+            cmocka_unit_test(test_good_documents),
+            cmocka_unit_test(test_bad_documents),
+            cmocka_unit_test(test_embedded_match_spec),
+            cmocka_unit_test(test_set_from_disk),
+            cmocka_unit_test(test_handwritten_bad_configs),
+            cmocka_unit_test(test_uint64_and_patterns),
+            cmocka_unit_test(test_load_bundle),
+            cmocka_unit_test(test_example),
+            cmocka_unit_test(test_validator_keywords),
+            cmocka_unit_test(test_speed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

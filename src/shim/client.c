@@ -27,8 +27,8 @@ int berth_shim_send_fds(int sock, const void *data, size_t len, const int *fds, 
                 char buf[CMSG_SPACE(sizeof(int) * 4)];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t w;
 
         if (n > 4)
@@ -63,9 +63,11 @@ ssize_t berth_shim_read_line(int sock, char *buf, size_t size, int *fds, size_t 
                         struct cmsghdr align;
                 } u;
                 char ch;
-                struct iovec iov = { .iov_base = &ch, .iov_len = 1 };
-                struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-                                      .msg_controllen = sizeof(u.b) };
+                struct iovec iov = {.iov_base = &ch, .iov_len = 1};
+                struct msghdr msg = {.msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = u.b,
+                                     .msg_controllen = sizeof(u.b)};
                 ssize_t n = TEMP_FAILURE_RETRY_INT(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC));
 
                 if (n < 0)
@@ -105,7 +107,7 @@ ssize_t berth_shim_read_line(int sock, char *buf, size_t size, int *fds, size_t 
         if (ret_nfds)
                 *ret_nfds = nfds;
         return (ssize_t)(len == 0 ? 1 : len);
-fail: {
+fail : {
         int saved = errno;
         for (size_t i = 0; i < nfds; i++)
                 (void)close(fds[i]);
@@ -140,7 +142,7 @@ int berth_shim_sun_path(const char *path, char *out, size_t size, int *ret_dirfd
 
 static int shim_connect(const char *path, berth_error **err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         cleanup_close int fd = -1;
         cleanup_close int dfd = -1;
         int r = berth_shim_sun_path(path, sa.sun_path, sizeof(sa.sun_path), &dfd);
@@ -205,8 +207,8 @@ static int request(const char *path, const char *req, char *line, size_t size, i
         return 0;
 }
 
-int berth_shim_spawn(const struct berth_shim_config *cfg, pid_t *ret_shim_pid,
-                     pid_t *ret_init_pid, berth_error **err)
+int berth_shim_spawn(const struct berth_shim_config *cfg, pid_t *ret_shim_pid, pid_t *ret_init_pid,
+                     berth_error **err)
 {
         cleanup_free char *max_size = xasprintf("%lld", (long long)cfg->log_max_size);
         cleanup_free char *max_file = xasprintf("%d", cfg->log_max_file);
@@ -427,7 +429,7 @@ int berth_shim_attach(const char *socket_path, bool in, bool out, bool err_strea
                       int *ret_stdin_fd, berth_error **err)
 {
         char line[BERTH_SHIM_LINE_MAX], req[32];
-        int fds[1] = { -1 };
+        int fds[1] = {-1};
         size_t nfds = 0;
         int conn = -1;
         int r;
@@ -462,7 +464,7 @@ int berth_shim_read_frame_header(int fd, int *ret_stream, uint32_t *ret_len)
 
 void berth_shim_exec_clear(struct berth_shim_exec *x)
 {
-        int *fds[] = { &x->conn, &x->pty, &x->stdin_fd, &x->stdout_fd, &x->stderr_fd };
+        int *fds[] = {&x->conn, &x->pty, &x->stdin_fd, &x->stdout_fd, &x->stderr_fd};
         for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
                 if (*fds[i] >= 0)
                         (void)close(*fds[i]);
@@ -470,13 +472,13 @@ void berth_shim_exec_clear(struct berth_shim_exec *x)
         }
 }
 
-int berth_shim_exec(const char *socket_path, const char *process_json, bool tty, bool in,
-                    int rows, int cols, struct berth_shim_exec *ret, berth_error **err)
+int berth_shim_exec(const char *socket_path, const char *process_json, bool tty, bool in, int rows,
+                    int cols, struct berth_shim_exec *ret, berth_error **err)
 {
         cleanup_close int fd = shim_connect(socket_path, err);
         char line[BERTH_SHIM_LINE_MAX];
         size_t len = strlen(process_json), nfds = 0, want = tty ? 1 : (in ? 3 : 2);
-        int fds[3] = { -1, -1, -1 };
+        int fds[3] = {-1, -1, -1};
         cleanup_free char *hdr = NULL;
         ssize_t n;
         int r, pid;

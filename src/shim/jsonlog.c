@@ -40,10 +40,10 @@ size_t berth_jsonlog_format_time(char *out, const struct timespec *ts)
         }
         days += 719468; /* 1970-01-01 counted from 0000-03-01 */
         int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-        uint64_t doe = (uint64_t)(days - era * 146097);                    /* [0, 146096] */
+        uint64_t doe = (uint64_t)(days - era * 146097);                       /* [0, 146096] */
         uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-        uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
-        uint64_t mp = (5 * doy + 2) / 153;                                   /* March = 0 */
+        uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+        uint64_t mp = (5 * doy + 2) / 153;                                    /* March = 0 */
         uint64_t mday = doy - (153 * mp + 2) / 5 + 1;
         uint64_t mon = mp < 10 ? mp + 3 : mp - 9;
         int64_t year = (int64_t)yoe + era * 400 + (mon <= 2);
@@ -238,7 +238,7 @@ int berth_jsonlog_rotate(struct berth_jsonlog *l, berth_error **err)
         for (int i = l->max_file - 1; i >= 1; i--) {
                 cleanup_free char *to = xasprintf("%s.%d", l->path, i);
                 cleanup_free char *from =
-                        i == 1 ? xstrdup(l->path) : xasprintf("%s.%d", l->path, i - 1);
+                    i == 1 ? xstrdup(l->path) : xasprintf("%s.%d", l->path, i - 1);
                 if (rename(from, to) < 0 && errno != ENOENT)
                         return berth_fail_errno(err, "rotate the log `%s`", from);
         }
@@ -275,8 +275,8 @@ int berth_jsonlog_write(struct berth_jsonlog *l, const char *stream, const char 
         return 0;
 }
 
-int berth_jsonlog_feed(struct berth_jsonlog *l, struct berth_jsonlog_line *line,
-                       const char *stream, const char *data, size_t len, berth_error **err)
+int berth_jsonlog_feed(struct berth_jsonlog *l, struct berth_jsonlog_line *line, const char *stream,
+                       const char *data, size_t len, berth_error **err)
 {
         struct timespec ts;
         int r;

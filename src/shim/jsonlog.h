@@ -54,8 +54,8 @@ struct berth_jsonlog_line {
         char buf[BERTH_JSONLOG_MAX_LINE];
         size_t len;
 };
-int berth_jsonlog_feed(struct berth_jsonlog *l, struct berth_jsonlog_line *line,
-                       const char *stream, const char *data, size_t len, berth_error **err);
+int berth_jsonlog_feed(struct berth_jsonlog *l, struct berth_jsonlog_line *line, const char *stream,
+                       const char *data, size_t len, berth_error **err);
 /* Write what is left (a last line without '\n'). */
 int berth_jsonlog_flush(struct berth_jsonlog *l, struct berth_jsonlog_line *line,
                         const char *stream, berth_error **err);

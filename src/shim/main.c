@@ -90,7 +90,7 @@ struct helper {
         struct client *client; /* NULL once the client went away */
         int fds[3];            /* exec: the fds for the client */
         size_t nfds;
-        int console;           /* exec with tty: the console listening socket */
+        int console; /* exec with tty: the console listening socket */
         char *console_path;
         int rows, cols;
 };
@@ -146,13 +146,13 @@ struct shim {
 
 static void ep_add(struct shim *s, int fd, uint32_t events, struct ep *p)
 {
-        struct epoll_event ev = { .events = events, .data.ptr = p };
+        struct epoll_event ev = {.events = events, .data.ptr = p};
         (void)epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static void ep_mod(struct shim *s, int fd, uint32_t events, struct ep *p)
 {
-        struct epoll_event ev = { .events = events, .data.ptr = p };
+        struct epoll_event ev = {.events = events, .data.ptr = p};
         (void)epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
@@ -213,7 +213,7 @@ static void client_send(struct shim *s, struct client *c, const void *data, size
 }
 
 static void client_reply(struct shim *s, struct client *c, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void client_reply(struct shim *s, struct client *c, const char *fmt, ...)
 {
         char buf[BERTH_SHIM_LINE_MAX];
@@ -257,9 +257,9 @@ static void client_free(struct shim *s, struct client *c)
 
 static void fan_out(struct shim *s, int stream, const char *data, size_t len)
 {
-        unsigned char h[5] = { (unsigned char)stream, (unsigned char)(len >> 24),
-                               (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-                               (unsigned char)len };
+        unsigned char h[5] = {(unsigned char)stream, (unsigned char)(len >> 24),
+                              (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                              (unsigned char)len};
 
         for (struct client *c = s->clients; c; c = c->next) {
                 if (c->kind != C_ATTACH || c->dead)
@@ -445,7 +445,7 @@ static void finish(struct shim *s)
                 }
         }
         {
-                struct itimerspec its = { .it_value = { LINGER_MS / 1000, 0 } };
+                struct itimerspec its = {.it_value = {LINGER_MS / 1000, 0}};
                 (void)timerfd_settime(s->timerfd, 0, &its, NULL);
         }
 }
@@ -460,7 +460,7 @@ static void maybe_finish(struct shim *s)
 
 static void init_exited(struct shim *s, int status)
 {
-        struct itimerspec its = { .it_value = { DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000000L } };
+        struct itimerspec its = {.it_value = {DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000000L}};
 
         s->init_exited = true;
         s->init_status = status;
@@ -497,8 +497,8 @@ static void reap(struct shim *s)
                 for (struct client *c = s->clients; c && !claimed; c = c->next) {
                         if (c->kind == C_EXEC && c->exec_pid == pid) {
                                 char line[32];
-                                int k = snprintf(line, sizeof(line), "EXIT %d\n",
-                                                 exit_code_of(status));
+                                int k =
+                                    snprintf(line, sizeof(line), "EXIT %d\n", exit_code_of(status));
                                 client_send(s, c, line, (size_t)k);
                                 c->kind = C_BUSY;
                                 claimed = true;
@@ -582,7 +582,7 @@ static void helper_free(struct shim *s, struct helper *h)
 
 static int listen_unix(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         cleanup_close int dfd = -1;
         int fd, r = berth_shim_sun_path(path, sa.sun_path, sizeof(sa.sun_path), &dfd);
 
@@ -610,9 +610,9 @@ static int recv_console(int lfd)
                 struct cmsghdr align;
         } u;
         char name[256];
-        struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-                              .msg_controllen = sizeof(u.b) };
+        struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
         int fd = -1;
 
         if (conn < 0)
@@ -628,7 +628,7 @@ static int recv_console(int lfd)
 
 static void set_winsize(int fd, int rows, int cols)
 {
-        struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+        struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
         if (fd >= 0 && rows > 0 && cols > 0)
                 (void)ioctl(fd, TIOCSWINSZ, &ws);
 }
@@ -671,7 +671,7 @@ static void start_container(struct shim *s, struct client *c)
 
 static void exec_process(struct shim *s, struct client *c)
 {
-        int p[2], in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+        int p[2], in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
         struct helper *h;
         cleanup_free char *pid_file = NULL;
 
@@ -689,8 +689,8 @@ static void exec_process(struct shim *s, struct client *c)
         s->counter++;
         pid_file = xasprintf("%s/exec-%d-%u.pid", s->rundir, (int)getpid(), s->counter);
         if (c->exec_tty) {
-                h->console_path = xasprintf("%s/exec-%d-%u.sock", s->rundir, (int)getpid(),
-                                            s->counter);
+                h->console_path =
+                    xasprintf("%s/exec-%d-%u.sock", s->rundir, (int)getpid(), s->counter);
                 h->console = listen_unix(h->console_path);
                 if (h->console < 0) {
                         client_reply(s, c, "ERR %d console socket: %s", -h->console,
@@ -708,12 +708,14 @@ static void exec_process(struct shim *s, struct client *c)
         if (h->pid == 0) {
                 cleanup_error berth_error *e = NULL;
                 json_object *proc;
-                cleanup_free char *short_path =
-                        h->console_path ? xasprintf("/proc/self/fd/%d/%s", s->rundir_fd,
-                                                    strrchr(h->console_path, '/') + 1)
-                                        : NULL;
-                struct berth_exec_opts o = { .id = s->id, .console_socket = short_path,
-                                             .pid_file = pid_file, .detach = true };
+                cleanup_free char *short_path = h->console_path
+                                                    ? xasprintf("/proc/self/fd/%d/%s", s->rundir_fd,
+                                                                strrchr(h->console_path, '/') + 1)
+                                                    : NULL;
+                struct berth_exec_opts o = {.id = s->id,
+                                            .console_socket = short_path,
+                                            .pid_file = pid_file,
+                                            .detach = true};
                 int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
                 int st = 0, r;
                 char ok[32] = "";
@@ -724,8 +726,7 @@ static void exec_process(struct shim *s, struct client *c)
                 (void)dup2(errp[1] >= 0 ? errp[1] : devnull, 2);
                 proc = json_tokener_parse(c->body);
                 if (proc == NULL) {
-                        helper_report(p[1], berth_fail(&e, EINVAL, "bad process document"), e,
-                                      "");
+                        helper_report(p[1], berth_fail(&e, EINVAL, "bad process document"), e, "");
                         _exit(0);
                 }
                 o.process = proc;
@@ -1051,7 +1052,7 @@ static void sweep(struct shim *s)
 
 static int create_container(struct shim *s, int ready_fd)
 {
-        int p[2], in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+        int p[2], in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
         cleanup_free char *console_path = NULL;
         cleanup_free char *pid_file = xasprintf("%s/init.pid", s->rundir);
         cleanup_close int console = -1;
@@ -1076,11 +1077,11 @@ static int create_container(struct shim *s, int ready_fd)
         if (pid == 0) {
                 cleanup_error berth_error *e = NULL;
                 cleanup_free char *short_path =
-                        console_path ? xasprintf("/proc/self/fd/%d/console.sock", s->rundir_fd)
-                                     : NULL;
-                struct berth_create_opts o = { .id = s->id, .bundle = s->bundle,
-                                               .console_socket = short_path,
-                                               .pid_file = pid_file };
+                    console_path ? xasprintf("/proc/self/fd/%d/console.sock", s->rundir_fd) : NULL;
+                struct berth_create_opts o = {.id = s->id,
+                                              .bundle = s->bundle,
+                                              .console_socket = short_path,
+                                              .pid_file = pid_file};
                 int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
                 char ok[32] = "";
                 int r;
@@ -1157,39 +1158,66 @@ static int create_container(struct shim *s, int ready_fd)
 static int parse_args(struct shim *s, int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "id", required_argument, NULL, 'i' },
-                { "bundle", required_argument, NULL, 'b' },
-                { "root", required_argument, NULL, 'r' },
-                { "socket", required_argument, NULL, 's' },
-                { "exit-file", required_argument, NULL, 'x' },
-                { "log", required_argument, NULL, 'l' },
-                { "log-max-size", required_argument, NULL, 'S' },
-                { "log-max-file", required_argument, NULL, 'F' },
-                { "tty", no_argument, NULL, 't' },
-                { "stdin", no_argument, NULL, 'I' },
-                { "stdin-once", no_argument, NULL, 'O' },
-                { "rows", required_argument, NULL, 'R' },
-                { "cols", required_argument, NULL, 'C' },
-                { NULL, 0, NULL, 0 },
+            {"id", required_argument, NULL, 'i'},
+            {"bundle", required_argument, NULL, 'b'},
+            {"root", required_argument, NULL, 'r'},
+            {"socket", required_argument, NULL, 's'},
+            {"exit-file", required_argument, NULL, 'x'},
+            {"log", required_argument, NULL, 'l'},
+            {"log-max-size", required_argument, NULL, 'S'},
+            {"log-max-file", required_argument, NULL, 'F'},
+            {"tty", no_argument, NULL, 't'},
+            {"stdin", no_argument, NULL, 'I'},
+            {"stdin-once", no_argument, NULL, 'O'},
+            {"rows", required_argument, NULL, 'R'},
+            {"cols", required_argument, NULL, 'C'},
+            {NULL, 0, NULL, 0},
         };
         int ch;
 
         while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (ch) {
-                case 'i': s->id = optarg; break;
-                case 'b': s->bundle = optarg; break;
-                case 'r': s->root = optarg; break;
-                case 's': s->socket_path = optarg; break;
-                case 'x': s->exit_path = optarg; break;
-                case 'l': s->log_path = optarg; break;
-                case 'S': s->log_max_size = strtoll(optarg, NULL, 10); break;
-                case 'F': s->log_max_file = atoi(optarg); break;
-                case 't': s->tty = true; break;
-                case 'I': s->open_stdin = true; break;
-                case 'O': s->stdin_once = true; break;
-                case 'R': s->rows = atoi(optarg); break;
-                case 'C': s->cols = atoi(optarg); break;
-                default: return -1;
+                case 'i':
+                        s->id = optarg;
+                        break;
+                case 'b':
+                        s->bundle = optarg;
+                        break;
+                case 'r':
+                        s->root = optarg;
+                        break;
+                case 's':
+                        s->socket_path = optarg;
+                        break;
+                case 'x':
+                        s->exit_path = optarg;
+                        break;
+                case 'l':
+                        s->log_path = optarg;
+                        break;
+                case 'S':
+                        s->log_max_size = strtoll(optarg, NULL, 10);
+                        break;
+                case 'F':
+                        s->log_max_file = atoi(optarg);
+                        break;
+                case 't':
+                        s->tty = true;
+                        break;
+                case 'I':
+                        s->open_stdin = true;
+                        break;
+                case 'O':
+                        s->stdin_once = true;
+                        break;
+                case 'R':
+                        s->rows = atoi(optarg);
+                        break;
+                case 'C':
+                        s->cols = atoi(optarg);
+                        break;
+                default:
+                        return -1;
                 }
         }
         if (!s->id || !s->bundle || !s->root || !s->socket_path || !s->exit_path)
@@ -1222,8 +1250,8 @@ int main(int argc, char **argv)
         char *slash;
 
         s->stdin_w = s->pty = s->init_pidfd = s->lfd = -1;
-        s->out = (struct stream){ .ep = { T_OUT }, .fd = -1, .name = "stdout", .line = &out_line };
-        s->err = (struct stream){ .ep = { T_ERR }, .fd = -1, .name = "stderr", .line = &err_line };
+        s->out = (struct stream){.ep = {T_OUT}, .fd = -1, .name = "stdout", .line = &out_line};
+        s->err = (struct stream){.ep = {T_ERR}, .fd = -1, .name = "stderr", .line = &err_line};
         s->log.fd = -1;
         if (fcntl(ready_fd, F_GETFD) < 0)
                 ready_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -1231,9 +1259,9 @@ int main(int argc, char **argv)
                 (void)fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
         if (parse_args(s, argc, argv) < 0) {
                 static const char usage[] =
-                        "ERR 22 usage: berth-shim --id ID --bundle DIR --root DIR --socket PATH "
-                        "--exit-file PATH [--log PATH --log-max-size N --log-max-file N] [--tty] "
-                        "[--stdin] [--stdin-once] [--rows N --cols N]\n";
+                    "ERR 22 usage: berth-shim --id ID --bundle DIR --root DIR --socket PATH "
+                    "--exit-file PATH [--log PATH --log-max-size N --log-max-file N] [--tty] "
+                    "[--stdin] [--stdin-once] [--rows N --cols N]\n";
                 (void)berth_write_all(ready_fd, usage, sizeof(usage) - 1);
                 (void)berth_write_all(2, usage + 7, sizeof(usage) - 8);
                 return 2;
@@ -1244,8 +1272,7 @@ int main(int argc, char **argv)
         if (slash == NULL) {
                 free(s->rundir);
                 s->rundir = xstrdup(".");
-        }
-        else if (slash == s->rundir)
+        } else if (slash == s->rundir)
                 slash[1] = '\0';
         else
                 *slash = '\0';
@@ -1264,8 +1291,8 @@ int main(int argc, char **argv)
 
         if (s->log_path) {
                 cleanup_error berth_error *e = NULL;
-                if (berth_jsonlog_open(&s->log, s->log_path, s->log_max_size, s->log_max_file,
-                                       &e) < 0) {
+                if (berth_jsonlog_open(&s->log, s->log_path, s->log_max_size, s->log_max_file, &e) <
+                    0) {
                         char msg[BERTH_SHIM_LINE_MAX];
                         int k = snprintf(msg, sizeof(msg), "ERR %d %s\n", e->status, e->msg);
                         (void)berth_write_all(ready_fd, msg, (size_t)k);

@@ -98,8 +98,8 @@ struct berth_shim_config {
  * returns 0. *ret_shim_pid / *ret_init_pid are the host pids. The shim is not
  * a child of the caller (nothing to reap). On failure the shim has exited and
  * left nothing behind; the error carries the runtime's message. */
-int berth_shim_spawn(const struct berth_shim_config *cfg, pid_t *ret_shim_pid,
-                     pid_t *ret_init_pid, berth_error **err);
+int berth_shim_spawn(const struct berth_shim_config *cfg, pid_t *ret_shim_pid, pid_t *ret_init_pid,
+                     berth_error **err);
 
 /* START: run the container's process. */
 int berth_shim_start(const char *socket_path, berth_error **err);
@@ -150,16 +150,16 @@ int berth_shim_read_frame_header(int fd, int *ret_stream, uint32_t *ret_len);
 
 struct berth_shim_exec {
         pid_t pid;
-        int conn;       /* the connection: "EXIT <status>\n" arrives on it */
-        int pty;        /* tty: the pty master; else -1 */
-        int stdin_fd;   /* -1 unless !tty && stdin */
-        int stdout_fd;  /* -1 when tty */
-        int stderr_fd;  /* -1 when tty */
+        int conn;      /* the connection: "EXIT <status>\n" arrives on it */
+        int pty;       /* tty: the pty master; else -1 */
+        int stdin_fd;  /* -1 unless !tty && stdin */
+        int stdout_fd; /* -1 when tty */
+        int stderr_fd; /* -1 when tty */
 };
 void berth_shim_exec_clear(struct berth_shim_exec *x);
 /* EXEC: PROCESS_JSON is an OCI "process" object (serialized). */
-int berth_shim_exec(const char *socket_path, const char *process_json, bool tty, bool in,
-                    int rows, int cols, struct berth_shim_exec *ret, berth_error **err);
+int berth_shim_exec(const char *socket_path, const char *process_json, bool tty, bool in, int rows,
+                    int cols, struct berth_shim_exec *ret, berth_error **err);
 /* Read "EXIT <status>" from the exec connection (blocks). */
 int berth_shim_exec_wait(struct berth_shim_exec *x, int *ret_status, berth_error **err);
 

@@ -26,7 +26,7 @@
 static void test_time_format(void **state)
 {
         char buf[48];
-        struct timespec ts = { .tv_sec = 1767225600, .tv_nsec = 123450000 };
+        struct timespec ts = {.tv_sec = 1767225600, .tv_nsec = 123450000};
 
         berth_jsonlog_format_time(buf, &ts);
         /* Go's RFC3339Nano trims the trailing zeros of the fraction. */
@@ -44,9 +44,19 @@ static void test_time_format(void **state)
 static void test_time_format_matches_gmtime(void **state)
 {
         static const int64_t fixed[] = {
-                0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868800,
-                4107542400 /* 2100-03-01 */, 4107456000, 1735689599, 1709164800,
-                253402300799 /* 9999-12-31T23:59:59 */, 68169600, 1767225600,
+            0,
+            59,
+            86399,
+            86400,
+            951782400 /* 2000-02-29 */,
+            951868800,
+            4107542400 /* 2100-03-01 */,
+            4107456000,
+            1735689599,
+            1709164800,
+            253402300799 /* 9999-12-31T23:59:59 */,
+            68169600,
+            1767225600,
         };
         uint64_t x = 88172645463325252ULL;
 
@@ -72,7 +82,7 @@ static void test_time_format_matches_gmtime(void **state)
 
 static void test_encode(void **state)
 {
-        struct timespec ts = { .tv_sec = 1767225600, .tv_nsec = 500000000 };
+        struct timespec ts = {.tv_sec = 1767225600, .tv_nsec = 500000000};
         const char msg[] = "a\"b\\c<&>\t\x01\xff\xe2\x80\xa8\xc3\xa9\n";
         char *out = xmalloc(berth_jsonlog_encoded_max(sizeof(msg) - 1));
         size_t n = berth_jsonlog_encode(out, "stderr", msg, sizeof(msg) - 1, &ts);
@@ -118,7 +128,7 @@ static void test_feed_and_rotate(void **state)
         cleanup_free char *p1 = xasprintf("%s.1", path);
         cleanup_free char *p2 = xasprintf("%s.2", path);
         cleanup_free char *p3 = xasprintf("%s.3", path);
-        struct berth_jsonlog l = { .fd = -1 };
+        struct berth_jsonlog l = {.fd = -1};
         static struct berth_jsonlog_line line;
         struct stat st;
 
@@ -129,9 +139,8 @@ static void test_feed_and_rotate(void **state)
                 int k = snprintf(msg, sizeof(msg), "line %02d\n", i);
                 /* Fed in two pieces: the split must not produce two entries. */
                 assert_int_equal(berth_jsonlog_feed(&l, &line, "stdout", msg, 3, NULL), 0);
-                assert_int_equal(berth_jsonlog_feed(&l, &line, "stdout", msg + 3,
-                                                    (size_t)k - 3, NULL),
-                                 0);
+                assert_int_equal(
+                    berth_jsonlog_feed(&l, &line, "stdout", msg + 3, (size_t)k - 3, NULL), 0);
         }
         /* A last line without a newline stays buffered until flushed. */
         assert_int_equal(berth_jsonlog_feed(&l, &line, "stdout", "tail", 4, NULL), 0);
@@ -168,15 +177,14 @@ static void test_long_line_split(void **state)
         cleanup_free char *path = xasprintf("%s/c-json.log", dir);
         cleanup_free char *big = xmalloc(BERTH_JSONLOG_MAX_LINE + 10);
         cleanup_free char *data = NULL;
-        struct berth_jsonlog l = { .fd = -1 };
+        struct berth_jsonlog l = {.fd = -1};
         static struct berth_jsonlog_line line;
 
         memset(big, 'x', BERTH_JSONLOG_MAX_LINE + 9);
         big[BERTH_JSONLOG_MAX_LINE + 9] = '\n';
         assert_int_equal(berth_jsonlog_open(&l, path, 0, 1, NULL), 0);
-        assert_int_equal(berth_jsonlog_feed(&l, &line, "stdout", big, BERTH_JSONLOG_MAX_LINE + 10,
-                                            NULL),
-                         0);
+        assert_int_equal(
+            berth_jsonlog_feed(&l, &line, "stdout", big, BERTH_JSONLOG_MAX_LINE + 10, NULL), 0);
         berth_jsonlog_close(&l);
         assert_int_equal(count_lines(path), 2);
         assert_int_equal(berth_read_file(path, &data, NULL, NULL), 0);
@@ -188,7 +196,7 @@ static void test_long_line_split(void **state)
 
 static void test_read_line_with_fds(void **state)
 {
-        int sv[2], p[2], fds[2] = { -1, -1 };
+        int sv[2], p[2], fds[2] = {-1, -1};
         char buf[64];
         size_t nfds = 0;
 
@@ -220,7 +228,7 @@ static void test_exit_record(void **state)
         cleanup_free char *path = xasprintf("%s/exit.json", dir);
         const char rec[] = "{\"ExitCode\":137,\"OOMKilled\":true,\"FinishedAt\":"
                            "\"2026-01-01T00:00:00.5Z\",\"Pid\":77,\"Error\":\"\"}\n";
-        struct berth_shim_exit x = { 0 };
+        struct berth_shim_exit x = {0};
         cleanup_error berth_error *err = NULL;
 
         assert_int_equal(berth_shim_read_exit(path, &x, NULL), -ENOENT);
@@ -246,13 +254,13 @@ static void test_exit_record(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_time_format),
-                cmocka_unit_test(test_time_format_matches_gmtime),
-                cmocka_unit_test(test_encode),
-                cmocka_unit_test(test_feed_and_rotate),
-                cmocka_unit_test(test_long_line_split),
-                cmocka_unit_test(test_read_line_with_fds),
-                cmocka_unit_test(test_exit_record),
+            cmocka_unit_test(test_time_format),
+            cmocka_unit_test(test_time_format_matches_gmtime),
+            cmocka_unit_test(test_encode),
+            cmocka_unit_test(test_feed_and_rotate),
+            cmocka_unit_test(test_long_line_split),
+            cmocka_unit_test(test_read_line_with_fds),
+            cmocka_unit_test(test_exit_record),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,19 +51,19 @@ static inline void berth_strv_freep(char ***v)
         *v = NULL;
 }
 
-#define cleanup_free __attribute__((cleanup(berth_freep)))
-#define cleanup_close __attribute__((cleanup(berth_closep)))
-#define cleanup_fclose __attribute__((cleanup(berth_fclosep)))
+#define cleanup_free     __attribute__((cleanup(berth_freep)))
+#define cleanup_close    __attribute__((cleanup(berth_closep)))
+#define cleanup_fclose   __attribute__((cleanup(berth_fclosep)))
 #define cleanup_closedir __attribute__((cleanup(berth_closedirp)))
-#define cleanup_strv __attribute__((cleanup(berth_strv_freep)))
+#define cleanup_strv     __attribute__((cleanup(berth_strv_freep)))
 
 /* Take ownership of *pp, leaving NULL behind. Type-safe: the result has the
  * pointer's own type. */
-#define steal_pointer(pp)                                                      \
-        ({                                                                     \
-                __typeof__(*(pp)) _ptr_ = *(pp);                               \
-                *(pp) = NULL;                                                  \
-                _ptr_;                                                         \
+#define steal_pointer(pp)                                                                          \
+        ({                                                                                         \
+                __typeof__(*(pp)) _ptr_ = *(pp);                                                   \
+                *(pp) = NULL;                                                                      \
+                _ptr_;                                                                             \
         })
 
 static inline int steal_fd(int *fd)
@@ -73,13 +73,13 @@ static inline int steal_fd(int *fd)
         return r;
 }
 
-#define TEMP_FAILURE_RETRY_INT(expr)                                           \
-        ({                                                                     \
-                long _r_;                                                      \
-                do                                                             \
-                        _r_ = (long)(expr);                                    \
-                while (_r_ == -1L && errno == EINTR);                          \
-                _r_;                                                           \
+#define TEMP_FAILURE_RETRY_INT(expr)                                                               \
+        ({                                                                                         \
+                long _r_;                                                                          \
+                do                                                                                 \
+                        _r_ = (long)(expr);                                                        \
+                while (_r_ == -1L && errno == EINTR);                                              \
+                _r_;                                                                               \
         })
 
 #endif

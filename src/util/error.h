@@ -14,9 +14,9 @@ typedef struct berth_error {
  * or -1 when status is 0. "status" is an errno value; when it is not 0 its
  * strerror() text is appended. */
 int berth_fail(berth_error **err, int status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int berth_failv(berth_error **err, int status, const char *fmt, va_list ap)
-        __attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 /* Shorthand for berth_fail(err, errno, ...). */
 #define berth_fail_errno(err, ...) berth_fail(err, errno, __VA_ARGS__)
@@ -24,7 +24,7 @@ int berth_failv(berth_error **err, int status, const char *fmt, va_list ap)
 /* Prepend context ("pulling `x`: ") to an existing error; returns ret unchanged
  * so that it can be used as `return berth_error_prefix(err, ret, ...)`. */
 int berth_error_prefix(berth_error **err, int ret, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 void berth_error_free(berth_error *err);
 void berth_error_freep(berth_error **err);

@@ -16,7 +16,7 @@
 bool berth_fs_no_openat2 = false;
 
 #define MAX_SYMLINKS 40
-#define MAX_DEPTH 256
+#define MAX_DEPTH    256
 
 static int sys_openat2(int dirfd, const char *path, struct open_how *how)
 {
@@ -50,7 +50,7 @@ static void walk_free(struct walk *w)
 static int resolve_fallback(int rootfd, const char *path, bool follow_last, int *ret_dirfd,
                             char **ret_name, berth_error **err)
 {
-        struct walk w = { .n = 1 };
+        struct walk w = {.n = 1};
         cleanup_free char *buf = xstrdup(path);
         cleanup_free char *name = NULL;
         int symlinks = 0, ret;
@@ -151,21 +151,20 @@ static int resolve_fallback(int rootfd, const char *path, bool follow_last, int 
                 w.fds[w.n++] = steal_fd(&fd);
         }
         name = xstrdup(".");
-done:
-        {
-                int top = w.fds[w.n - 1];
-                int dfd = top == rootfd ? fcntl(rootfd, F_DUPFD_CLOEXEC, 3) : top;
-                if (dfd < 0) {
-                        ret = berth_fail_errno(err, "dup");
-                        goto fail;
-                }
-                if (top != rootfd)
-                        w.n--;
-                walk_free(&w);
-                *ret_dirfd = dfd;
-                *ret_name = steal_pointer(&name);
-                return 0;
+done : {
+        int top = w.fds[w.n - 1];
+        int dfd = top == rootfd ? fcntl(rootfd, F_DUPFD_CLOEXEC, 3) : top;
+        if (dfd < 0) {
+                ret = berth_fail_errno(err, "dup");
+                goto fail;
         }
+        if (top != rootfd)
+                w.n--;
+        walk_free(&w);
+        *ret_dirfd = dfd;
+        *ret_name = steal_pointer(&name);
+        return 0;
+}
 fail:
         walk_free(&w);
         return ret;
@@ -175,9 +174,9 @@ int berth_open_in_root(int rootfd, const char *path, int flags, mode_t mode, ber
 {
         if (!berth_fs_no_openat2) {
                 struct open_how how = {
-                        .flags = (unsigned long long)(flags | O_CLOEXEC),
-                        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+                    .flags = (unsigned long long)(flags | O_CLOEXEC),
+                    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
                 };
                 int fd = sys_openat2(rootfd, path, &how);
                 if (fd >= 0)
@@ -424,8 +423,7 @@ int berth_write_file(const char *path, const void *data, size_t len, berth_error
         return berth_write_file_at(AT_FDCWD, path, data, len, true, err);
 }
 
-int berth_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len,
-                       berth_error **err)
+int berth_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, berth_error **err)
 {
         cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
         cleanup_free char *buf = NULL;

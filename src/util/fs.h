@@ -18,8 +18,7 @@ extern bool berth_fs_no_openat2;
 /* Open PATH resolved inside ROOTFD as if ROOTFD were "/": "..", absolute
  * paths and symlinks never leave it. FLAGS as for openat(2); with O_CREAT the
  * last component is created with MODE. Returns an fd (O_CLOEXEC) or < 0. */
-int berth_open_in_root(int rootfd, const char *path, int flags, mode_t mode,
-                       berth_error **err);
+int berth_open_in_root(int rootfd, const char *path, int flags, mode_t mode, berth_error **err);
 
 /* mkdir -p of PATH inside ROOTFD (resolved as above). Returns an O_PATH
  * directory fd of the last component, or < 0. */
@@ -47,13 +46,12 @@ int berth_write_file_replace(const char *path, const void *data, size_t len, mod
 
 /* Plain write (O_WRONLY|O_TRUNC, no create unless CREATE): for kernel files
  * such as cgroup controls, where one write() is the whole update. */
-int berth_write_file_at(int dirfd, const char *path, const void *data, size_t len,
-                        bool create, berth_error **err);
+int berth_write_file_at(int dirfd, const char *path, const void *data, size_t len, bool create,
+                        berth_error **err);
 int berth_write_file(const char *path, const void *data, size_t len, berth_error **err);
 
 /* Read a whole file (NUL-terminated; *ret_len excludes the NUL). */
-int berth_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len,
-                       berth_error **err);
+int berth_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, berth_error **err);
 int berth_read_file(const char *path, char **ret, size_t *ret_len, berth_error **err);
 
 /* write()/read() the whole buffer, retrying EINTR and short counts. */

@@ -110,17 +110,16 @@ bool berth_json_bool(json_object *obj, const char *key, bool dflt)
 int64_t berth_json_int(json_object *obj, const char *key, int64_t dflt)
 {
         json_object *v = berth_json_get(obj, key);
-        if (v == NULL || !(json_object_is_type(v, json_type_int) ||
-                           json_object_is_type(v, json_type_double)))
+        if (v == NULL ||
+            !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
                 return dflt;
         return json_object_get_int64(v);
 }
 
 char **berth_json_strv(json_object *arr)
 {
-        size_t n = arr && json_object_is_type(arr, json_type_array)
-                           ? json_object_array_length(arr)
-                           : 0;
+        size_t n =
+            arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
         char **v = xcalloc(n + 1, sizeof(char *));
         size_t j = 0;
         for (size_t i = 0; i < n; i++) {

@@ -65,8 +65,8 @@ static int name_cmp(const void *a, const void *b)
         return strcmp(key, e->name);
 }
 
-const struct berth_name_value *berth_name_lookup(const struct berth_name_value *table,
-                                                 size_t n, const char *name)
+const struct berth_name_value *berth_name_lookup(const struct berth_name_value *table, size_t n,
+                                                 const char *name)
 {
         return bsearch(name, table, n, sizeof(*table), name_cmp);
 }

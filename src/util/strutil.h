@@ -21,7 +21,7 @@ struct berth_name_value {
         const char *name;
         long value;
 };
-const struct berth_name_value *berth_name_lookup(const struct berth_name_value *table,
-                                                 size_t n, const char *name);
+const struct berth_name_value *berth_name_lookup(const struct berth_name_value *table, size_t n,
+                                                 const char *name);
 
 #endif

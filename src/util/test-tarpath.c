@@ -43,6 +43,6 @@ static void test_normalise(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(test_normalise) };
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_normalise)};
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

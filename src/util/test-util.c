@@ -71,8 +71,8 @@ static void check_in_root(bool no_openat2)
         cleanup_free char *dir = make_tree();
         cleanup_free char *rootp = xasprintf("%s/root", dir);
         cleanup_close int root = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        const char *escapes[] = { "../secret", "/../secret", "abs", "rel", "chain",
-                                  "etc/../../secret" };
+        const char *escapes[] = {"../secret", "/../secret", "abs",
+                                 "rel",       "chain",      "etc/../../secret"};
         char buf[16];
 
         berth_fs_no_openat2 = no_openat2;
@@ -97,8 +97,8 @@ static void check_in_root(bool no_openat2)
         }
         {
                 /* Creation through an absolute symlink lands inside the root. */
-                cleanup_close int fd = berth_open_in_root(root, "etcl/new", O_WRONLY | O_CREAT,
-                                                          0644, NULL);
+                cleanup_close int fd =
+                    berth_open_in_root(root, "etcl/new", O_WRONLY | O_CREAT, 0644, NULL);
                 assert_true(fd >= 0);
                 cleanup_free char *p = xasprintf("%s/root/etc/new", dir);
                 assert_int_equal(access(p, F_OK), 0);
@@ -176,7 +176,7 @@ static void test_rm_rf_at(void **state)
 
 static void test_time_rfc3339(void **state)
 {
-        struct timespec ts = { .tv_sec = 1700000000, .tv_nsec = 5 };
+        struct timespec ts = {.tv_sec = 1700000000, .tv_nsec = 5};
         cleanup_free char *s = berth_time_rfc3339nano(&ts);
         cleanup_free char *now = berth_time_now_rfc3339nano();
 
@@ -210,17 +210,21 @@ static void test_digest(void **state)
 {
         char d[BERTH_DIGEST_STR_LEN];
         berth_sha256_digest("", 0, d);
-        assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_string_equal(
+            d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_true(berth_digest_valid(d));
         struct berth_sha256 *c = berth_sha256_new();
         berth_sha256_update(c, "ab", 2);
         berth_sha256_update(c, "c", 1);
         berth_sha256_final(c, d);
         berth_sha256_free(c);
-        assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_false(berth_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_string_equal(
+            d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_false(berth_digest_valid(
+            "sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
         assert_false(berth_digest_valid("sha256:ba78"));
-        assert_false(berth_digest_valid("md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_false(berth_digest_valid(
+            "md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
         cleanup_error berth_error *err = NULL;
         assert_true(berth_digest_check("sha256:x", "layer 1", &err) < 0);
         assert_non_null(strstr(err->msg, "layer 1: invalid digest `sha256:x`"));
@@ -229,14 +233,14 @@ static void test_digest(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_error_contract),
-                cmocka_unit_test(test_open_in_root_openat2),
-                cmocka_unit_test(test_open_in_root_fallback),
-                cmocka_unit_test(test_atomic_write_and_json),
-                cmocka_unit_test(test_rm_rf_at),
-                cmocka_unit_test(test_time_rfc3339),
-                cmocka_unit_test(test_json_write_line),
-                cmocka_unit_test(test_digest),
+            cmocka_unit_test(test_error_contract),
+            cmocka_unit_test(test_open_in_root_openat2),
+            cmocka_unit_test(test_open_in_root_fallback),
+            cmocka_unit_test(test_atomic_write_and_json),
+            cmocka_unit_test(test_rm_rf_at),
+            cmocka_unit_test(test_time_rfc3339),
+            cmocka_unit_test(test_json_write_line),
+            cmocka_unit_test(test_digest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ char *berth_time_now_rfc3339nano(void)
 
 int64_t berth_time_parse_rfc3339_sec(const char *s)
 {
-        struct tm tm = { 0 };
+        struct tm tm = {0};
 
         if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
                 return 0;
