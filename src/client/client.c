@@ -538,7 +538,9 @@ ssize_t berth_response_read(struct berth_response *r, void *buf, size_t len, ber
                                 for (;;) {
                                         cleanup_free char *t = NULL;
                                         k = read_line(r, &t, err);
-                                        if (k <= 0 || *t == '\0')
+                                        if (k < 0)
+                                                return k;
+                                        if (k == 0 || *t == '\0')
                                                 break;
                                 }
                                 r->done = true;
