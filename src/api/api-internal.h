@@ -81,6 +81,10 @@ struct api_resp {
         size_t len;
         bool chunked;
         int stream_fd;
+        /* Called once when the stream of STREAM_FD ends (sent, failed, the
+         * client went away, or never sent). */
+        void (*stream_end)(void *ctx);
+        void *stream_end_ctx;
         char *hdr_name[API_MAX_EXTRA_HEADERS], *hdr_value[API_MAX_EXTRA_HEADERS];
         size_t n_hdr;
         api_upgrade_fn upgrade_fn;
@@ -145,6 +149,10 @@ int api_reply_stream(struct api_req *r, int status, const char *ctype, api_strea
                      void (*free_ctx)(void *));
 /* A stream whose body comes from FD (owned from now on). */
 void api_reply_fd(struct api_req *r, int status, const char *ctype, int fd);
+/* api_reply_fd(), and END(CTX) is called once the stream is over for any
+ * reason (its client went away included), from an MHD thread. */
+void api_reply_fd_end(struct api_req *r, int status, const char *ctype, int fd,
+                      void (*end)(void *ctx), void *ctx);
 /* Hijack: 101 UPGRADED with Content-Type CTYPE, then FN on its own thread. */
 void api_reply_upgrade(struct api_req *r, const char *ctype, api_upgrade_fn fn, void *ctx,
                        void (*free_ctx)(void *));

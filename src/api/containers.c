@@ -277,6 +277,7 @@ struct wait_job {
         int ret;
         berth_error *err;
         json_object *out;
+        struct berth_cancel *cancel;
 };
 
 static void wait_unref(struct wait_job *j)
@@ -288,6 +289,7 @@ static void wait_unref(struct wait_job *j)
         berth_error_free(j->err);
         if (j->out)
                 json_object_put(j->out);
+        berth_cancel_unref(j->cancel);
         free(j->ref);
         free(j->condition);
         free(j);
@@ -300,7 +302,8 @@ static void wait_run(void *p)
         size_t len;
 
         j->ret =
-            berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, &j->out, &j->err);
+            berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, j->cancel, &j->out,
+                                        &j->err);
         if (j->ret < 0) {
                 json_object *e = json_object_new_object();
                 o = json_object_new_object();
@@ -318,6 +321,15 @@ static void wait_run(void *p)
         berth_closep(&j->data_w);
         berth_closep(&j->ready_w);
         wait_unref(j);
+}
+
+/* The response stream is over (sent, or the client went away): end the
+ * wait if it still runs. */
+static void wait_stream_end(void *p)
+{
+        struct berth_cancel *k = p;
+        berth_cancel_fire(k);
+        berth_cancel_unref(k);
 }
 
 void api_container_wait(struct api_req *r)
@@ -354,6 +366,7 @@ void api_container_wait(struct api_req *r)
         j->condition = xstrdup(cond);
         j->ready_w = rp[1];
         j->data_w = dp[1];
+        j->cancel = berth_cancel_new();
         if (api_spawn(r->api, wait_run, j) < 0) {
                 close(rp[0]);
                 close(dp[0]);
@@ -368,7 +381,8 @@ void api_container_wait(struct api_req *r)
         while (n < 0 && errno == EINTR);
         close(rp[0]);
         if (n == 1) {
-                api_reply_fd(r, 200, "application/json", dp[0]);
+                api_reply_fd_end(r, 200, "application/json", dp[0], wait_stream_end,
+                                 berth_cancel_ref(j->cancel));
         } else {
                 /* It ended before it was armed: the outcome is in J. */
                 close(dp[0]);

@@ -188,6 +188,8 @@ static void resp_clear(struct api_resp *p)
         free(p->body);
         if (p->stream_fd >= 0)
                 close(p->stream_fd);
+        if (p->stream_end != NULL)
+                p->stream_end(p->stream_end_ctx);
         for (size_t i = 0; i < p->n_hdr; i++) {
                 free(p->hdr_name[i]);
                 free(p->hdr_value[i]);
@@ -286,6 +288,19 @@ void api_reply_fd(struct api_req *r, int status, const char *ctype, int fd)
         r->resp.stream_fd = fd;
 }
 
+void api_reply_fd_end(struct api_req *r, int status, const char *ctype, int fd,
+                      void (*end)(void *ctx), void *ctx)
+{
+        if (r->resp.status != 0) {
+                close(fd);
+                end(ctx);
+                return;
+        }
+        api_reply_fd(r, status, ctype, fd);
+        r->resp.stream_end = end;
+        r->resp.stream_end_ctx = ctx;
+}
+
 struct stream_job {
         api_stream_fn fn;
         void *ctx;
@@ -355,6 +370,8 @@ struct stream_src {
         /* a buffered body sent chunked */
         char *buf;
         size_t len;
+        void (*end)(void *ctx);
+        void *end_ctx;
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -402,6 +419,8 @@ static void stream_free(void *cls)
         struct stream_src *s = cls;
         if (s->fd >= 0)
                 close(s->fd);
+        if (s->end != NULL)
+                s->end(s->end_ctx);
         free(s->buf);
         atomic_fetch_sub(&s->api->active, 1);
         free(s);
@@ -485,6 +504,10 @@ static enum MHD_Result queue(struct api_req *r)
                 s->sock = ci ? ci->connect_fd : -1;
                 s->buf = steal_pointer(&p->body);
                 s->len = p->len;
+                s->end = p->stream_end;
+                s->end_ctx = p->stream_end_ctx;
+                p->stream_end = NULL;
+                p->stream_end_ctx = NULL;
                 atomic_fetch_add(&r->api->active, 1);
                 resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
                                                          stream_read, s, stream_free);

@@ -28,6 +28,7 @@
 
 struct berth_image_store;
 struct berth_engine;
+struct berth_cancel;
 
 struct berth_engine_config {
         const char *data_root;        /* /var/lib/berth */
@@ -76,9 +77,18 @@ int berth_engine_container_inspect(struct berth_engine *e, const char *ref, bool
 /* POST /containers/{id}/wait: condition "not-running" | "next-exit" |
  * "removed". Blocks; *ret = {"StatusCode": n, "Error": null}.
  * READY_FD, when >= 0, gets one byte once the wait is armed (the API
- * sends its response headers then, as dockerd does). */
+ * sends its response headers then, as dockerd does). CANCEL (may be NULL)
+ * ends the wait early with -ECANCELED. */
 int berth_engine_container_wait(struct berth_engine *e, const char *ref, const char *condition,
-                                int ready_fd, json_object **ret, berth_error **err);
+                                int ready_fd, struct berth_cancel *cancel, json_object **ret,
+                                berth_error **err);
+/* A way to end a blocking wait early (its client went away): the wait given
+ * CANCEL returns -ECANCELED once berth_cancel_fire() is called, from any
+ * thread, before or during the wait. Reference counted. */
+struct berth_cancel *berth_cancel_new(void);
+struct berth_cancel *berth_cancel_ref(struct berth_cancel *k);
+void berth_cancel_unref(struct berth_cancel *k);
+void berth_cancel_fire(struct berth_cancel *k);
 int berth_engine_container_top(struct berth_engine *e, const char *ref, const char *ps_args,
                                json_object **ret, berth_error **err);
 int berth_engine_container_update(struct berth_engine *e, const char *ref, json_object *body,

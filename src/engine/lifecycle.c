@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -912,11 +913,89 @@ int berth_engine_container_rename(struct berth_engine *e, const char *ref, const
 
 /* ---- wait ---- */
 
+struct berth_cancel {
+        atomic_int refs;
+        atomic_bool fired;
+        pthread_mutex_t lock;
+        /* The container a wait is blocked on, under lock (referenced). */
+        struct berth_container *c;
+};
+
+struct berth_cancel *berth_cancel_new(void)
+{
+        struct berth_cancel *k = xmalloc0(sizeof(*k));
+        atomic_init(&k->refs, 1);
+        atomic_init(&k->fired, false);
+        pthread_mutex_init(&k->lock, NULL);
+        return k;
+}
+
+struct berth_cancel *berth_cancel_ref(struct berth_cancel *k)
+{
+        if (k)
+                atomic_fetch_add(&k->refs, 1);
+        return k;
+}
+
+void berth_cancel_unref(struct berth_cancel *k)
+{
+        if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
+                return;
+        pthread_mutex_destroy(&k->lock);
+        free(k);
+}
+
+/* Lock order: k->lock, then c->lock (a wait takes c->lock only with k->lock
+ * released), so the broadcast below cannot be lost: the waiter checks FIRED
+ * under c->lock before each sleep. */
+void berth_cancel_fire(struct berth_cancel *k)
+{
+        if (k == NULL)
+                return;
+        atomic_store(&k->fired, true);
+        pthread_mutex_lock(&k->lock);
+        if (k->c) {
+                pthread_mutex_lock(&k->c->lock);
+                pthread_cond_broadcast(&k->c->cond);
+                pthread_mutex_unlock(&k->c->lock);
+        }
+        pthread_mutex_unlock(&k->lock);
+}
+
+static bool cancelled(struct berth_cancel *k)
+{
+        return k != NULL && atomic_load(&k->fired);
+}
+
+static void cancel_attach(struct berth_cancel *k, struct berth_container *c)
+{
+        if (k == NULL)
+                return;
+        pthread_mutex_lock(&k->lock);
+        k->c = c ? berth_container_ref(c) : NULL;
+        pthread_mutex_unlock(&k->lock);
+}
+
+static void cancel_detach(struct berth_cancel *k)
+{
+        struct berth_container *c;
+
+        if (k == NULL)
+                return;
+        pthread_mutex_lock(&k->lock);
+        c = steal_pointer(&k->c);
+        pthread_mutex_unlock(&k->lock);
+        if (c)
+                berth_container_unref(c);
+}
+
 int berth_engine_container_wait(struct berth_engine *e, const char *ref, const char *condition,
-                                int ready_fd, json_object **ret, berth_error **err)
+                                int ready_fd, struct berth_cancel *cancel, json_object **ret,
+                                berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         json_object *res;
+        bool gone;
         int code;
         int r;
 
@@ -928,33 +1007,40 @@ int berth_engine_container_wait(struct berth_engine *e, const char *ref, const c
         r = berth_engine_container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
+        cancel_attach(cancel, c);
         pthread_mutex_lock(&c->lock);
         if (ready_fd >= 0)
                 (void)TEMP_FAILURE_RETRY_INT(write(ready_fd, "", 1));
         if (strcmp(condition, "removed") == 0) {
-                while (!c->removed && !e->closing)
+                while (!c->removed && !e->closing && !cancelled(cancel))
                         cond_wait_until(c, -1);
         } else if (strcmp(condition, "next-exit") == 0) {
                 uint64_t gen = c->exit_generation;
-                while (c->exit_generation == gen && !c->removed && !e->closing)
+                while (c->exit_generation == gen && !c->removed && !e->closing &&
+                       !cancelled(cancel))
                         cond_wait_until(c, -1);
         } else {
-                while ((berth_container_is_running(c) ||
-                        (c->status == BERTH_STATUS_CREATED && false)) &&
-                       !c->removed && !e->closing)
+                while (berth_container_is_running(c) && !c->removed && !e->closing &&
+                       !cancelled(cancel))
                         cond_wait_until(c, -1);
         }
+        gone = cancelled(cancel);
         code = c->exit_code;
-        res = json_object_new_object();
-        json_object_object_add(res, "StatusCode", json_object_new_int(code));
-        if (c->error && *c->error) {
-                json_object *eo = json_object_new_object();
-                json_object_object_add(eo, "Message", json_object_new_string(c->error));
-                json_object_object_add(res, "Error", eo);
-        } else {
-                json_object_object_add(res, "Error", NULL);
+        if (!gone) {
+                res = json_object_new_object();
+                json_object_object_add(res, "StatusCode", json_object_new_int(code));
+                if (c->error && *c->error) {
+                        json_object *eo = json_object_new_object();
+                        json_object_object_add(eo, "Message", json_object_new_string(c->error));
+                        json_object_object_add(res, "Error", eo);
+                } else {
+                        json_object_object_add(res, "Error", NULL);
+                }
         }
         pthread_mutex_unlock(&c->lock);
+        cancel_detach(cancel);
+        if (gone)
+                return berth_fail(err, ECANCELED, "wait for `%s`: the client went away", ref);
         *ret = res;
         return 0;
 }
