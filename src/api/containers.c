@@ -301,9 +301,8 @@ static void wait_run(void *p)
         json_object *o;
         size_t len;
 
-        j->ret =
-            berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, j->cancel, &j->out,
-                                        &j->err);
+        j->ret = berth_engine_container_wait(j->e, j->ref, j->condition, j->ready_w, j->cancel,
+                                             &j->out, &j->err);
         if (j->ret < 0) {
                 json_object *e = json_object_new_object();
                 o = json_object_new_object();
