@@ -433,20 +433,36 @@ static int holder_check(const char *holder, berth_error **err)
         return 0;
 }
 
-int berth_image_store_hold_layer(struct berth_image_store *s, const char *chain_id,
-                                 const char *holder, berth_error **err)
+static char *hold_dir(const struct berth_image_store *s, const char *chain_id)
 {
-        cleanup_free char *dir = NULL;
-        cleanup_free char *p = NULL;
+        return xasprintf("%s/holds/%s", s->images_dir, hex_of(chain_id));
+}
+
+/* Check both names, then take the store lock (the caller unlocks) and give
+ * the hold directory of CHAIN_ID and HOLDER's file in it. */
+static int hold_begin(struct berth_image_store *s, const char *chain_id, const char *holder,
+                      char **ret_dir, char **ret_path, berth_error **err)
+{
         int r = berth_digest_check(chain_id, "layer chain id", err);
         if (r < 0)
                 return r;
         r = holder_check(holder, err);
         if (r < 0)
                 return r;
-        dir = xasprintf("%s/holds/%s", s->images_dir, hex_of(chain_id));
-        p = xasprintf("%s/%s", dir, holder);
         r = berth_image_store_lock(s, err);
+        if (r < 0)
+                return r;
+        *ret_dir = hold_dir(s, chain_id);
+        *ret_path = xasprintf("%s/%s", *ret_dir, holder);
+        return 0;
+}
+
+int berth_image_store_hold_layer(struct berth_image_store *s, const char *chain_id,
+                                 const char *holder, berth_error **err)
+{
+        cleanup_free char *dir = NULL;
+        cleanup_free char *p = NULL;
+        int r = hold_begin(s, chain_id, holder, &dir, &p, err);
         if (r < 0)
                 return r;
         r = berth_mkdir_p(dir, 0700, err);
@@ -461,15 +477,7 @@ int berth_image_store_release_layer(struct berth_image_store *s, const char *cha
 {
         cleanup_free char *dir = NULL;
         cleanup_free char *p = NULL;
-        int r = berth_digest_check(chain_id, "layer chain id", err);
-        if (r < 0)
-                return r;
-        r = holder_check(holder, err);
-        if (r < 0)
-                return r;
-        dir = xasprintf("%s/holds/%s", s->images_dir, hex_of(chain_id));
-        p = xasprintf("%s/%s", dir, holder);
-        r = berth_image_store_lock(s, err);
+        int r = hold_begin(s, chain_id, holder, &dir, &p, err);
         if (r < 0)
                 return r;
         if (unlink(p) < 0 && errno != ENOENT)
@@ -479,31 +487,35 @@ int berth_image_store_release_layer(struct berth_image_store *s, const char *cha
         return r;
 }
 
-int berth_image_hold(struct berth_image_store *s, const struct berth_image *img, const char *holder,
-                     berth_error **err)
+/* FN (hold or release) for every layer of IMG, stopping at the first error. */
+static int
+each_layer(struct berth_image_store *s, const struct berth_image *img, const char *holder,
+           int (*fn)(struct berth_image_store *, const char *, const char *, berth_error **),
+           berth_error **err)
 {
         for (size_t i = 0; i < img->n_layers; i++) {
-                int r = berth_image_store_hold_layer(s, img->layers[i].chain_id, holder, err);
+                int r = fn(s, img->layers[i].chain_id, holder, err);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int berth_image_hold(struct berth_image_store *s, const struct berth_image *img, const char *holder,
+                     berth_error **err)
+{
+        return each_layer(s, img, holder, berth_image_store_hold_layer, err);
 }
 
 int berth_image_release(struct berth_image_store *s, const struct berth_image *img,
                         const char *holder, berth_error **err)
 {
-        for (size_t i = 0; i < img->n_layers; i++) {
-                int r = berth_image_store_release_layer(s, img->layers[i].chain_id, holder, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return each_layer(s, img, holder, berth_image_store_release_layer, err);
 }
 
 int store_layer_holders(struct berth_image_store *s, const char *chain_id)
 {
-        cleanup_free char *dir = xasprintf("%s/holds/%s", s->images_dir, hex_of(chain_id));
+        cleanup_free char *dir = hold_dir(s, chain_id);
         cleanup_closedir DIR *d = opendir(dir);
         struct dirent *de;
         int n = 0;
