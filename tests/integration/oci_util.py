@@ -11,6 +11,8 @@ import subprocess
 import time
 import uuid
 
+import peers
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BERTH_BUILD = os.environ.get("BERTH_BUILD") or os.path.join(REPO, "build-test")
 RUNTIME = os.environ.get("OCI_RUNTIME") or os.path.join(BERTH_BUILD, "src", "oci", "berth-oci")
@@ -20,7 +22,7 @@ _LOCAL_SCHEMAS = os.path.join(REPO, "src", "runtime", "schemas")
 SPECS_DIR = _LOCAL_SCHEMAS if os.path.isdir(_LOCAL_SCHEMAS) else "/work/shared/specs/oci-runtime-spec"
 SPEC_TESTS_DIR = "/work/shared/specs/oci-runtime-spec/test"
 
-DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+DEFAULT_CAPS = peers.DEFAULT_CAPS
 
 
 def make_rootfs(path):
@@ -30,46 +32,10 @@ def make_rootfs(path):
 
 
 def default_config(args=None, cgroups_path=None):
-    """A config.json dict similar to `runc spec`, without a terminal."""
-    cfg = {
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": False,
-            "user": {"uid": 0, "gid": 0},
-            "args": list(args or ["sh"]),
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {k: list(DEFAULT_CAPS) for k in
-                             ("bounding", "effective", "permitted", "ambient")},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": "rootfs", "readonly": False},
-        "hostname": "berth-test",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-        ],
-        "linux": {
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
-            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                              "/proc/sysrq-trigger"],
-        },
-    }
+    """A config.json dict similar to `runc spec`, without a terminal: peers'
+    config with a writable root and the hostname the tests expect."""
+    cfg = peers.default_config(list(args or ["sh"]), hostname="berth-test")
+    cfg["root"]["readonly"] = False
     if cgroups_path:
         cfg["linux"]["cgroupsPath"] = cgroups_path
     return cfg

@@ -13,6 +13,7 @@ import tarfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
 def runtime_binary():
@@ -37,7 +38,6 @@ def make_busybox_rootfs(path):
 
 def default_config(args=None, terminal=False, cwd="/", hostname="berth"):
     """An OCI config.json dict like `runc spec` output (no user namespace)."""
-    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -47,7 +47,7 @@ def default_config(args=None, terminal=False, cwd="/", hostname="berth"):
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     "TERM=xterm"],
             "cwd": cwd,
-            "capabilities": {k: list(caps) for k in
+            "capabilities": {k: list(DEFAULT_CAPS) for k in
                              ("bounding", "effective", "permitted", "ambient")},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": True,
