@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from daemon_fixtures import REPO, berthd, berthd_factory, _module_berthd  # noqa: F401
+from daemon_fixtures import REPO, berthd, berthd_factory, _module_berthd, wait_for  # noqa: F401
 
 
 def _find_berth():
@@ -48,16 +48,6 @@ def ok(d, *args, **kw):
     assert p.returncode == 0, "berth %s -> %d\nstdout: %s\nstderr: %s\n--- berthd log ---\n%s" % (
         " ".join(args), p.returncode, p.stdout, p.stderr, d.log()[-3000:])
     return p
-
-
-def wait_for(pred, timeout=20, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 @pytest.fixture(autouse=True)
