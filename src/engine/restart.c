@@ -55,9 +55,16 @@ static void *restart_thread(void *arg)
         if (go) {
                 berth_error *err = NULL;
                 if (berth_container_do_start(c, true, &err) < 0) {
+                        /* do_start marked C exited with the cause (exit code
+                         * 127/128); like dockerd, try again with the back-off
+                         * unless a stop, remove or the policy says no. */
                         pthread_mutex_lock(&c->lock);
-                        if (c->status == BERTH_STATUS_RESTARTING)
+                        if ((c->status == BERTH_STATUS_RESTARTING ||
+                             c->status == BERTH_STATUS_EXITED) &&
+                            c->exit_generation == j->generation) {
                                 c->status = BERTH_STATUS_EXITED;
+                                (void)berth_restart_schedule(c, 0);
+                        }
                         (void)berth_container_save(c, NULL);
                         pthread_cond_broadcast(&c->cond);
                         pthread_mutex_unlock(&c->lock);

@@ -68,3 +68,45 @@ def test_wait_whose_client_hangs_up_ends(berthd):
         assert b'"StatusCode":137' in data.replace(b" ", b""), data
     finally:
         berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
+
+
+def _inspect(d, cid):
+    st, out = d.json("GET", "/v1.41/containers/%s/json" % cid)
+    assert st == 200, out
+    return out
+
+
+def test_restart_whose_start_fails_keeps_retrying(berthd):
+    """A policy restart whose start fails (the entrypoint vanished) must be
+    retried with the back-off, as dockerd does, not leave the container
+    exited for good."""
+    import io
+    import tarfile
+    script = "if [ -e /ok ]; then exec sleep 300; fi; rm /bin/sh; exit 1"
+    st, out = berthd.json("POST", "/v1.41/containers/create",
+                          {"Image": "busybox", "Entrypoint": ["/bin/sh", "-c", script],
+                           "Cmd": [], "HostConfig": {"RestartPolicy": {"Name": "always"}}})
+    assert st == 201, out
+    cid = out["Id"]
+    try:
+        st, _, body = berthd.request("POST", "/v1.41/containers/%s/start" % cid)
+        assert st == 204, body
+        # The first restart fails (no /bin/sh); later ones are still tried.
+        assert wait_for(lambda: _inspect(berthd, cid)["RestartCount"] >= 3, timeout=10), \
+            _inspect(berthd, cid)["State"]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            ti = tarfile.TarInfo("bin/sh")
+            ti.type = tarfile.SYMTYPE
+            ti.linkname = "busybox"
+            tf.addfile(ti)
+            ti = tarfile.TarInfo("ok")
+            ti.size = 0
+            tf.addfile(ti, io.BytesIO(b""))
+        st, _, body = berthd.request("PUT", "/v1.41/containers/%s/archive?path=/" % cid,
+                                     buf.getvalue(), {"Content-Type": "application/x-tar"})
+        assert st == 200, body
+        assert wait_for(lambda: _inspect(berthd, cid)["State"]["Running"], timeout=15), \
+            _inspect(berthd, cid)["State"]
+    finally:
+        berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
