@@ -267,6 +267,14 @@ static char *resolve_rootfs(const char *bundle, json_object *config)
         return real;
 }
 
+/* Send TYPE (with PAYLOAD) over the sync socket; a failure reads "WHAT: ...". */
+static int sync_send(int fd, enum berth_sync_type type, const char *payload, const char *what,
+                     berth_error **err)
+{
+        int r = berth_sync_send(fd, type, 0, payload, -1);
+        return r < 0 ? berth_fail(err, -r, "%s", what) : r;
+}
+
 /* create (and, with FOR_RUN, keep the init waiting on the sync socket
  * instead of the exec socket). On success the state is saved as created. */
 static int do_create(const struct berth_runtime *rt, const struct berth_create_opts *o,
@@ -451,11 +459,9 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 cleanup_json json_object *s = berth_state_to_oci(st, BERTH_STATUS_CREATING);
                 state_json = xstrdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
         }
-        r = berth_sync_send(sv[0], BERTH_SYNC_GO, 0, state_json, -1);
-        if (r < 0) {
-                r = berth_fail(err, -r, "start the container init");
+        r = sync_send(sv[0], BERTH_SYNC_GO, state_json, "start the container init", err);
+        if (r < 0)
                 goto out;
-        }
         r = berth_sync_expect(sv[0], BERTH_SYNC_HOOKS, NULL, NULL, err);
         if (r < 0)
                 goto out;
@@ -464,11 +470,9 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 r = berth_hooks_run(config, "createRuntime", state_json, err);
         if (r < 0)
                 goto out;
-        r = berth_sync_send(sv[0], BERTH_SYNC_HOOKS_DONE, 0, "", -1);
-        if (r < 0) {
-                r = berth_fail(err, -r, "resume the container init");
+        r = sync_send(sv[0], BERTH_SYNC_HOOKS_DONE, "", "resume the container init", err);
+        if (r < 0)
                 goto out;
-        }
         r = berth_sync_expect(sv[0], BERTH_SYNC_READY, NULL, NULL, err);
         if (r < 0)
                 goto out;
@@ -600,11 +604,7 @@ int berth_container_run(const struct berth_runtime *rt, const struct berth_creat
         r = do_create(rt, o, true, &st, &sync_fd, &pidfd, &console, err);
         if (r < 0)
                 return r;
-        {
-                r = berth_sync_send(sync_fd, BERTH_SYNC_START, 0, "", -1);
-                if (r < 0)
-                        r = berth_fail(err, -r, "resume the container init");
-        }
+        r = sync_send(sync_fd, BERTH_SYNC_START, "", "resume the container init", err);
         if (r >= 0)
                 r = berth_sync_wait_exec(sync_fd, err);
         if (r >= 0 && console >= 0)
@@ -821,16 +821,24 @@ int berth_container_update(const struct berth_runtime *rt, const char *id, json_
         return berth_state_save(st, err);
 }
 
-int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
-                         berth_error **err)
+/* The cgroup of container ID, whatever its status. */
+static int container_cgroup(const struct berth_runtime *rt, const char *id,
+                            struct berth_cgroup **ret, berth_error **err)
 {
         cleanup_state struct berth_state *st = NULL;
-        cleanup_cgroup struct berth_cgroup *cg = NULL;
         int r = berth_state_load(rt, id, &st, err);
 
         if (r < 0)
                 return r;
-        r = load_cgroup(st, &cg, err);
+        return load_cgroup(st, ret, err);
+}
+
+int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+                         berth_error **err)
+{
+        cleanup_cgroup struct berth_cgroup *cg = NULL;
+        int r = container_cgroup(rt, id, &cg, err);
+
         if (r < 0)
                 return r;
         return berth_cgroup_pids(cg, ret, ret_n, err);
@@ -839,13 +847,9 @@ int berth_container_pids(const struct berth_runtime *rt, const char *id, pid_t *
 int berth_container_stats(const struct berth_runtime *rt, const char *id, json_object **ret,
                           berth_error **err)
 {
-        cleanup_state struct berth_state *st = NULL;
         cleanup_cgroup struct berth_cgroup *cg = NULL;
-        int r = berth_state_load(rt, id, &st, err);
+        int r = container_cgroup(rt, id, &cg, err);
 
-        if (r < 0)
-                return r;
-        r = load_cgroup(st, &cg, err);
         if (r < 0)
                 return r;
         return berth_cgroup_stats(cg, ret, err);
@@ -984,22 +988,18 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                 if (r < 0)
                         goto kill_out;
         }
-        r = berth_sync_send(sv[0], BERTH_SYNC_GO, 0, "", -1);
-        if (r < 0) {
-                r = berth_fail(err, -r, "start the process");
+        r = sync_send(sv[0], BERTH_SYNC_GO, "", "start the process", err);
+        if (r < 0)
                 goto kill_out;
-        }
         r = berth_sync_expect(sv[0], BERTH_SYNC_READY, NULL, NULL, err);
         if (r < 0)
                 goto kill_out;
         r = write_pid_file(o->pid_file, pid, err);
         if (r < 0)
                 goto kill_out;
-        r = berth_sync_send(sv[0], BERTH_SYNC_START, 0, "", -1);
-        if (r < 0) {
-                r = berth_fail(err, -r, "start the process");
+        r = sync_send(sv[0], BERTH_SYNC_START, "", "start the process", err);
+        if (r < 0)
                 goto kill_out;
-        }
         r = berth_sync_wait_exec(sv[0], err);
         if (r < 0) {
                 (void)waitpid(pid, NULL, 0);
