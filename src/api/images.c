@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/api-internal.h"
+#include "api/image-refs.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/jsonutil.h"
@@ -23,6 +24,16 @@
 static json_object *STR(const char *s)
 {
         return json_object_new_string(s ? s : "");
+}
+
+json_object *api_familiar_refs(char *const *refs)
+{
+        json_object *a = json_object_new_array();
+        for (char *const *p = refs; p && *p; p++) {
+                cleanup_free char *f = berth_ref_familiarize(*p);
+                json_object_array_add(a, STR(f));
+        }
+        return a;
 }
 
 /* The store object is not safe for concurrent mutation from several
@@ -205,16 +216,8 @@ void api_images_list(struct api_req *r)
                 if (!(img->created_unix < before && img->created_unix > since))
                         continue;
                 json_object *it = json_object_new_object();
-                json_object *tags = json_object_new_array();
-                json_object *dig = json_object_new_array();
-                for (char **t = img->repo_tags; t && *t; t++) {
-                        cleanup_free char *f = berth_ref_familiarize(*t);
-                        json_object_array_add(tags, STR(f));
-                }
-                for (char **d = img->repo_digests; d && *d; d++) {
-                        cleanup_free char *f = berth_ref_familiarize(*d);
-                        json_object_array_add(dig, STR(f));
-                }
+                json_object *tags = api_familiar_refs(img->repo_tags);
+                json_object *dig = api_familiar_refs(img->repo_digests);
                 if (untagged) {
                         json_object_array_add(tags, STR("<none>:<none>"));
                         if (json_object_array_length(dig) == 0)
@@ -269,19 +272,9 @@ static json_object *inspect_json(struct api_req *r, const struct berth_image *im
         if (cfg == NULL)
                 return NULL;
         json_object *o = json_object_new_object();
-        json_object *tags = json_object_new_array();
-        json_object *digests = json_object_new_array();
         ADD(o, "Id", STR(img->id));
-        for (char **t = img->repo_tags; t && *t; t++) {
-                cleanup_free char *fam = berth_ref_familiarize(*t);
-                json_object_array_add(tags, STR(fam));
-        }
-        ADD(o, "RepoTags", tags);
-        for (char **d = img->repo_digests; d && *d; d++) {
-                cleanup_free char *fam = berth_ref_familiarize(*d);
-                json_object_array_add(digests, STR(fam));
-        }
-        ADD(o, "RepoDigests", digests);
+        ADD(o, "RepoTags", api_familiar_refs(img->repo_tags));
+        ADD(o, "RepoDigests", api_familiar_refs(img->repo_digests));
         ADD(o, "Parent", STR(""));
         ADD(o, "Comment", STR(berth_json_str(cfg, "comment")));
         ADD(o, "Created", STR(img->created ? img->created : "0001-01-01T00:00:00Z"));

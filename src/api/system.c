@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api-internal.h"
+#include "api/image-refs.h"
 #include "berth-version.h"
 #include "image/image.h"
 #include "util/cleanup.h"
@@ -300,26 +301,16 @@ static int df_images(struct api_req *r, json_object *o)
                 struct berth_image *img = imgs[i];
                 struct berth_image_usage *u = NULL;
                 json_object *it = json_object_new_object();
-                json_object *tags = json_object_new_array();
-                json_object *dig = json_object_new_array();
                 for (size_t k = 0; k < nu; k++)
                         if (strcmp(usage[k].id, img->id) == 0)
                                 u = &usage[k];
-                for (char **t = img->repo_tags; t && *t; t++) {
-                        cleanup_free char *f = berth_ref_familiarize(*t);
-                        json_object_array_add(tags, STR(f));
-                }
-                for (char **d = img->repo_digests; d && *d; d++) {
-                        cleanup_free char *f = berth_ref_familiarize(*d);
-                        json_object_array_add(dig, STR(f));
-                }
                 ADD(it, "Containers", json_object_new_int(u ? u->containers : 0));
                 ADD(it, "Created", json_object_new_int64(img->created_unix));
                 ADD(it, "Id", STR(img->id));
                 ADD(it, "Labels", NULL);
                 ADD(it, "ParentId", STR(""));
-                ADD(it, "RepoDigests", dig);
-                ADD(it, "RepoTags", tags);
+                ADD(it, "RepoDigests", api_familiar_refs(img->repo_digests));
+                ADD(it, "RepoTags", api_familiar_refs(img->repo_tags));
                 ADD(it, "SharedSize", json_object_new_int64(u ? u->shared_size : 0));
                 ADD(it, "Size", json_object_new_int64(img->size));
                 ADD(it, "VirtualSize", json_object_new_int64(img->size));
