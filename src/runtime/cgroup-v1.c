@@ -247,11 +247,6 @@ static int need_dir(struct berth_cgroup *cg, const char *ctrl, const char *what,
         return 0;
 }
 
-static int write_i64(const char *dir, const char *file, int64_t v, berth_error **err)
-{
-        return berth_cgroup_writef(dir, file, err, "%lld", (long long)v);
-}
-
 static int v1_memory(struct berth_cgroup *cg, json_object *mem, berth_error **err)
 {
         int64_t limit = 0, swap = 0, reservation, swappiness;
@@ -281,31 +276,35 @@ static int v1_memory(struct berth_cgroup *cg, json_object *mem, berth_error **er
                 if (r < 0)
                         return r;
                 if (swap == -1 || (uint64_t)swap > cur) {
-                        if ((r = write_i64(d, "memory.memsw.limit_in_bytes", swap, err)) < 0 ||
-                            (r = write_i64(d, "memory.limit_in_bytes", limit, err)) < 0)
+                        if ((r = berth_cgroup_write_i64(d, "memory.memsw.limit_in_bytes", swap,
+                                                        err)) < 0 ||
+                            (r = berth_cgroup_write_i64(d, "memory.limit_in_bytes", limit, err)) <
+                                0)
                                 return r;
                 } else {
-                        if ((r = write_i64(d, "memory.limit_in_bytes", limit, err)) < 0 ||
-                            (r = write_i64(d, "memory.memsw.limit_in_bytes", swap, err)) < 0)
+                        if ((r = berth_cgroup_write_i64(d, "memory.limit_in_bytes", limit, err)) <
+                                0 ||
+                            (r = berth_cgroup_write_i64(d, "memory.memsw.limit_in_bytes", swap,
+                                                        err)) < 0)
                                 return r;
                 }
         } else if (has_limit) {
-                r = write_i64(d, "memory.limit_in_bytes", limit, err);
+                r = berth_cgroup_write_i64(d, "memory.limit_in_bytes", limit, err);
                 if (r < 0)
                         return r;
         } else if (has_swap) {
-                r = write_i64(d, "memory.memsw.limit_in_bytes", swap, err);
+                r = berth_cgroup_write_i64(d, "memory.memsw.limit_in_bytes", swap, err);
                 if (r < 0)
                         return r;
         }
         if (berth_cgroup_get_i64(mem, "reservation", &reservation) && reservation != 0) {
-                r = write_i64(d, "memory.soft_limit_in_bytes", reservation, err);
+                r = berth_cgroup_write_i64(d, "memory.soft_limit_in_bytes", reservation, err);
                 if (r < 0)
                         return r;
         }
         if (berth_cgroup_get_i64(mem, "swappiness", &swappiness) && swappiness >= 0 &&
             swappiness <= 100) {
-                r = write_i64(d, "memory.swappiness", swappiness, err);
+                r = berth_cgroup_write_i64(d, "memory.swappiness", swappiness, err);
                 if (r < 0)
                         return r;
         }
@@ -347,14 +346,16 @@ static int v1_cpu(struct berth_cgroup *cg, json_object *cpu, berth_error **err)
                         /* A new period may conflict with the current quota:
                          * write the quota first then. */
                         if (r < 0 && has_quota) {
-                                if ((r = write_i64(d, "cpu.cfs_quota_us", quota, err)) < 0)
+                                if ((r = berth_cgroup_write_i64(d, "cpu.cfs_quota_us", quota,
+                                                                err)) < 0)
                                         return r;
                         }
                         if (r < 0 && (r = berth_cgroup_writef(d, "cpu.cfs_period_us", err, "%llu",
                                                               (unsigned long long)period)) < 0)
                                 return r;
                 }
-                if (has_quota && (r = write_i64(d, "cpu.cfs_quota_us", quota, err)) < 0)
+                if (has_quota &&
+                    (r = berth_cgroup_write_i64(d, "cpu.cfs_quota_us", quota, err)) < 0)
                         return r;
                 if (has_burst && (r = berth_cgroup_writef(d, "cpu.cfs_burst_us", err, "%llu",
                                                           (unsigned long long)burst)) < 0)
@@ -362,19 +363,17 @@ static int v1_cpu(struct berth_cgroup *cg, json_object *cpu, berth_error **err)
                 if (has_rtp && (r = berth_cgroup_writef(d, "cpu.rt_period_us", err, "%llu",
                                                         (unsigned long long)rt_period)) < 0)
                         return r;
-                if (has_rtr && (r = write_i64(d, "cpu.rt_runtime_us", rt_runtime, err)) < 0)
+                if (has_rtr &&
+                    (r = berth_cgroup_write_i64(d, "cpu.rt_runtime_us", rt_runtime, err)) < 0)
                         return r;
-                if (has_idle && (r = write_i64(d, "cpu.idle", idle, err)) < 0)
+                if (has_idle && (r = berth_cgroup_write_i64(d, "cpu.idle", idle, err)) < 0)
                         return r;
         }
         if ((cpus && cpus[0]) || (mems && mems[0])) {
                 r = need_dir(cg, "cpuset", "cpu.cpus", &d, err);
                 if (r < 0)
                         return r;
-                if (cpus && cpus[0] && (r = berth_cgroup_write(d, "cpuset.cpus", cpus, err)) < 0)
-                        return r;
-                if (mems && mems[0] && (r = berth_cgroup_write(d, "cpuset.mems", mems, err)) < 0)
-                        return r;
+                return berth_cgroup_write_cpuset(d, cpus, mems, err);
         }
         return 0;
 }
@@ -421,12 +420,13 @@ static int v1_blkio(struct berth_cgroup *cg, json_object *b, berth_error **err)
         /* Kernels with only BFQ have blkio.bfq.weight instead. */
         bool cfq = berth_cgroup_file_exists(d, "blkio.weight");
         if (berth_cgroup_get_i64(b, "weight", &weight) && weight != 0) {
-                r = write_i64(d, cfq ? "blkio.weight" : "blkio.bfq.weight", weight, err);
+                r = berth_cgroup_write_i64(d, cfq ? "blkio.weight" : "blkio.bfq.weight", weight,
+                                           err);
                 if (r < 0)
                         return r;
         }
         if (berth_cgroup_get_i64(b, "leafWeight", &leaf) && leaf != 0) {
-                r = write_i64(d, "blkio.leaf_weight", leaf, err);
+                r = berth_cgroup_write_i64(d, "blkio.leaf_weight", leaf, err);
                 if (r < 0)
                         return r;
         }
@@ -461,12 +461,11 @@ static int v1_hugetlb(struct berth_cgroup *cg, json_object *arr, berth_error **e
                 return r;
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
-                const char *size = berth_json_str(e, "pageSize");
-                if (size == NULL || strchr(size, '/') != NULL)
-                        return berth_fail(err, EINVAL, "cgroup: bad hugepage size `%s`",
-                                          size ? size : "");
-                cleanup_free char *file = xasprintf("hugetlb.%s.limit_in_bytes", size);
-                r = write_i64(d, file, berth_json_int(e, "limit", 0), err);
+                cleanup_free char *file = NULL;
+                r = berth_cgroup_hugetlb_file(e, "limit_in_bytes", &file, err);
+                if (r < 0)
+                        return r;
+                r = berth_cgroup_write_i64(d, file, berth_json_int(e, "limit", 0), err);
                 if (r < 0)
                         return r;
         }
@@ -483,7 +482,7 @@ static int v1_network(struct berth_cgroup *cg, json_object *net, berth_error **e
         /* Only when those hierarchies are mounted, as runc. */
         if (berth_cgroup_get_i64(net, "classID", &classid) &&
             (d = berth_cgroup_dir(cg, "net_cls")) != NULL) {
-                r = write_i64(d, "net_cls.classid", classid, err);
+                r = berth_cgroup_write_i64(d, "net_cls.classid", classid, err);
                 if (r < 0)
                         return r;
         }
@@ -563,7 +562,7 @@ static int v1_pids(struct berth_cgroup *cg, json_object *pids, berth_error **err
                 return r;
         if (limit < 0)
                 return berth_cgroup_write(d, "pids.max", "max", err);
-        return write_i64(d, "pids.max", limit, err);
+        return berth_cgroup_write_i64(d, "pids.max", limit, err);
 }
 
 static int v1_apply(struct berth_cgroup *cg, json_object *res, bool creating, berth_error **err)
@@ -662,17 +661,12 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, berth_error **err)
 
 /* ---- Statistics ---- */
 
-static void add_u64(json_object *o, const char *key, uint64_t v)
-{
-        json_object_object_add(o, key, json_object_new_uint64(v));
-}
-
 /* Read FILE as a number into O[KEY]; missing files leave it out. */
 static void stat_u64(json_object *o, const char *key, const char *dir, const char *file)
 {
         uint64_t v;
         if (dir && berth_cgroup_read_u64(dir, file, &v, NULL) == 0)
-                add_u64(o, key, v == UINT64_MAX ? 0 : v);
+                berth_cgroup_add_u64(o, key, v == UINT64_MAX ? 0 : v);
 }
 
 static json_object *mem_entry(const char *d, const char *prefix)
@@ -685,7 +679,7 @@ static json_object *mem_entry(const char *d, const char *prefix)
         uint64_t v;
         stat_u64(e, "usage", d, u);
         if (berth_cgroup_read_u64(d, l, &v, NULL) == 0)
-                add_u64(e, "limit", v);
+                berth_cgroup_add_u64(e, "limit", v);
         stat_u64(e, "max", d, m);
         stat_u64(e, "failcnt", d, f);
         return e;
@@ -706,12 +700,7 @@ static json_object *blkio_entries(const char *d, const char *file)
                 unsigned long long v;
                 if (sscanf(l, "%u:%u %15s %llu", &maj, &min, op, &v) != 4)
                         continue;
-                json_object *e = json_object_new_object();
-                add_u64(e, "major", maj);
-                add_u64(e, "minor", min);
-                json_object_object_add(e, "op", json_object_new_string(op));
-                add_u64(e, "value", v);
-                json_object_array_add(a, e);
+                json_object_array_add(a, berth_cgroup_io_entry(maj, min, op, v));
         }
         return a;
 }
@@ -753,17 +742,21 @@ static int v1_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                                 cleanup_json json_object *kv = berth_cgroup_parse_kv(st);
                                 long hz = sysconf(_SC_CLK_TCK);
                                 uint64_t k = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
-                                add_u64(usage, "kernel", berth_json_int(kv, "system", 0) * k);
-                                add_u64(usage, "user", berth_json_int(kv, "user", 0) * k);
+                                berth_cgroup_add_u64(usage, "kernel",
+                                                     berth_json_int(kv, "system", 0) * k);
+                                berth_cgroup_add_u64(usage, "user",
+                                                     berth_json_int(kv, "user", 0) * k);
                         }
                 }
                 const char *cd = berth_cgroup_dir(cg, "cpu");
                 cleanup_free char *cs = NULL;
                 if (cd && berth_cgroup_read(cd, "cpu.stat", &cs, NULL) == 0) {
                         cleanup_json json_object *kv = berth_cgroup_parse_kv(cs);
-                        add_u64(thr, "periods", berth_json_int(kv, "nr_periods", 0));
-                        add_u64(thr, "throttledPeriods", berth_json_int(kv, "nr_throttled", 0));
-                        add_u64(thr, "throttledTime", berth_json_int(kv, "throttled_time", 0));
+                        berth_cgroup_add_u64(thr, "periods", berth_json_int(kv, "nr_periods", 0));
+                        berth_cgroup_add_u64(thr, "throttledPeriods",
+                                             berth_json_int(kv, "nr_throttled", 0));
+                        berth_cgroup_add_u64(thr, "throttledTime",
+                                             berth_json_int(kv, "throttled_time", 0));
                 }
                 json_object_object_add(cpu, "usage", usage);
                 json_object_object_add(cpu, "throttling", thr);
@@ -781,7 +774,7 @@ static int v1_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                         json_object_object_add(mem, "kernelTCP", mem_entry(d, "memory.kmem.tcp."));
                 if (berth_cgroup_read(d, "memory.stat", &st, NULL) == 0) {
                         json_object *raw = berth_cgroup_parse_kv(st);
-                        add_u64(mem, "cache", berth_json_int(raw, "cache", 0));
+                        berth_cgroup_add_u64(mem, "cache", berth_json_int(raw, "cache", 0));
                         json_object_object_add(mem, "raw", raw);
                 }
                 json_object_object_add(out, "memory", mem);

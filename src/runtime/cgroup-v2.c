@@ -87,17 +87,12 @@ static int v2_create(struct berth_cgroup *cg, json_object *resources, berth_erro
         return v2_apply(cg, resources, err);
 }
 
-static int write_i64(const char *dir, const char *file, int64_t v, berth_error **err)
-{
-        return berth_cgroup_writef(dir, file, err, "%lld", (long long)v);
-}
-
 /* -1 (or any negative) is "max". */
 static int write_max(const char *dir, const char *file, int64_t v, berth_error **err)
 {
         if (v < 0)
                 return berth_cgroup_write(dir, file, "max", err);
-        return write_i64(dir, file, v, err);
+        return berth_cgroup_write_i64(dir, file, v, err);
 }
 
 static int v2_memory(const char *d, json_object *mem, berth_error **err)
@@ -192,13 +187,9 @@ static int v2_cpu(const char *d, json_object *cpu, berth_error **err)
                         return r;
         }
         if (berth_cgroup_get_i64(cpu, "idle", &idle) &&
-            (r = write_i64(d, "cpu.idle", idle, err)) < 0)
+            (r = berth_cgroup_write_i64(d, "cpu.idle", idle, err)) < 0)
                 return r;
-        if (cpus && cpus[0] && (r = berth_cgroup_write(d, "cpuset.cpus", cpus, err)) < 0)
-                return r;
-        if (mems && mems[0] && (r = berth_cgroup_write(d, "cpuset.mems", mems, err)) < 0)
-                return r;
-        return 0;
+        return berth_cgroup_write_cpuset(d, cpus, mems, err);
 }
 
 /* blkio weight [10, 1000] to io.weight [1, 10000], as runc. */
@@ -284,11 +275,10 @@ static int v2_apply(struct berth_cgroup *cg, json_object *res, berth_error **err
         if ((o = berth_json_get(res, "hugepageLimits"))) {
                 for (size_t i = 0; i < json_object_array_length(o); i++) {
                         json_object *e = json_object_array_get_idx(o, i);
-                        const char *size = berth_json_str(e, "pageSize");
-                        if (size == NULL || strchr(size, '/') != NULL)
-                                return berth_fail(err, EINVAL, "cgroup: bad hugepage size `%s`",
-                                                  size ? size : "");
-                        cleanup_free char *file = xasprintf("hugetlb.%s.max", size);
+                        cleanup_free char *file = NULL;
+                        r = berth_cgroup_hugetlb_file(e, "max", &file, err);
+                        if (r < 0)
+                                return r;
                         r = write_max(d, file, berth_json_int(e, "limit", 0), err);
                         if (r < 0)
                                 return r;
@@ -409,16 +399,11 @@ static int v2_kill_all(struct berth_cgroup *cg, berth_error **err)
         return berth_cgroup_write(cg->path, "cgroup.kill", "1", err);
 }
 
-static void add_u64(json_object *o, const char *key, uint64_t v)
-{
-        json_object_object_add(o, key, json_object_new_uint64(v));
-}
-
 static void stat_u64(json_object *o, const char *key, const char *dir, const char *file)
 {
         uint64_t v;
         if (berth_cgroup_read_u64(dir, file, &v, NULL) == 0)
-                add_u64(o, key, v);
+                berth_cgroup_add_u64(o, key, v);
 }
 
 static json_object *io_entries(const char *text, const char *k1, const char *op1, const char *k2,
@@ -438,12 +423,8 @@ static json_object *io_entries(const char *text, const char *k1, const char *op1
                         const char *p = strstr(l, pat);
                         if (p == NULL)
                                 continue;
-                        json_object *e = json_object_new_object();
-                        add_u64(e, "major", maj);
-                        add_u64(e, "minor", min);
-                        json_object_object_add(e, "op", json_object_new_string(ops[i]));
-                        add_u64(e, "value", strtoull(p + strlen(pat), NULL, 10));
-                        json_object_array_add(a, e);
+                        uint64_t v = strtoull(p + strlen(pat), NULL, 10);
+                        json_object_array_add(a, berth_cgroup_io_entry(maj, min, ops[i], v));
                 }
         }
         return a;
@@ -462,12 +443,14 @@ static int v2_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                 json_object *cpu = json_object_new_object();
                 json_object *usage = json_object_new_object();
                 json_object *thr = json_object_new_object();
-                add_u64(usage, "total", berth_json_int(kv, "usage_usec", 0) * 1000);
-                add_u64(usage, "kernel", berth_json_int(kv, "system_usec", 0) * 1000);
-                add_u64(usage, "user", berth_json_int(kv, "user_usec", 0) * 1000);
-                add_u64(thr, "periods", berth_json_int(kv, "nr_periods", 0));
-                add_u64(thr, "throttledPeriods", berth_json_int(kv, "nr_throttled", 0));
-                add_u64(thr, "throttledTime", berth_json_int(kv, "throttled_usec", 0) * 1000);
+                berth_cgroup_add_u64(usage, "total", berth_json_int(kv, "usage_usec", 0) * 1000);
+                berth_cgroup_add_u64(usage, "kernel", berth_json_int(kv, "system_usec", 0) * 1000);
+                berth_cgroup_add_u64(usage, "user", berth_json_int(kv, "user_usec", 0) * 1000);
+                berth_cgroup_add_u64(thr, "periods", berth_json_int(kv, "nr_periods", 0));
+                berth_cgroup_add_u64(thr, "throttledPeriods",
+                                     berth_json_int(kv, "nr_throttled", 0));
+                berth_cgroup_add_u64(thr, "throttledTime",
+                                     berth_json_int(kv, "throttled_usec", 0) * 1000);
                 json_object_object_add(cpu, "usage", usage);
                 json_object_object_add(cpu, "throttling", thr);
                 json_object_object_add(out, "cpu", cpu);
@@ -482,7 +465,7 @@ static int v2_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                 stat_u64(u, "max", d, "memory.peak");
                 if (berth_cgroup_read(d, "memory.events", &text, NULL) == 0) {
                         cleanup_json json_object *ev = berth_cgroup_parse_kv(text);
-                        add_u64(u, "failcnt", berth_json_int(ev, "max", 0));
+                        berth_cgroup_add_u64(u, "failcnt", berth_json_int(ev, "max", 0));
                 }
                 json_object_object_add(mem, "usage", u);
                 if (berth_cgroup_file_exists(d, "memory.swap.current")) {
@@ -496,7 +479,7 @@ static int v2_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                 text = NULL;
                 if (berth_cgroup_read(d, "memory.stat", &text, NULL) == 0) {
                         json_object *raw = berth_cgroup_parse_kv(text);
-                        add_u64(mem, "cache", berth_json_int(raw, "file", 0));
+                        berth_cgroup_add_u64(mem, "cache", berth_json_int(raw, "file", 0));
                         json_object_object_add(mem, "raw", raw);
                 }
                 json_object_object_add(out, "memory", mem);
@@ -506,7 +489,7 @@ static int v2_stats(struct berth_cgroup *cg, json_object *out, berth_error **err
                 uint64_t lim;
                 stat_u64(p, "current", d, "pids.current");
                 if (berth_cgroup_read_u64(d, "pids.max", &lim, NULL) == 0)
-                        add_u64(p, "limit", lim == UINT64_MAX ? 0 : lim);
+                        berth_cgroup_add_u64(p, "limit", lim == UINT64_MAX ? 0 : lim);
                 json_object_object_add(out, "pids", p);
         }
         free(text);

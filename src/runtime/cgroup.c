@@ -54,6 +54,49 @@ int berth_cgroup_writef(const char *dir, const char *file, berth_error **err, co
         return berth_cgroup_write(dir, file, v, err);
 }
 
+int berth_cgroup_write_i64(const char *dir, const char *file, int64_t v, berth_error **err)
+{
+        return berth_cgroup_writef(dir, file, err, "%lld", (long long)v);
+}
+
+int berth_cgroup_write_cpuset(const char *dir, const char *cpus, const char *mems,
+                              berth_error **err)
+{
+        int r;
+
+        if (cpus && cpus[0] && (r = berth_cgroup_write(dir, "cpuset.cpus", cpus, err)) < 0)
+                return r;
+        if (mems && mems[0] && (r = berth_cgroup_write(dir, "cpuset.mems", mems, err)) < 0)
+                return r;
+        return 0;
+}
+
+int berth_cgroup_hugetlb_file(json_object *entry, const char *suffix, char **ret, berth_error **err)
+{
+        const char *size = berth_json_str(entry, "pageSize");
+
+        if (size == NULL || strchr(size, '/') != NULL)
+                return berth_fail(err, EINVAL, "cgroup: bad hugepage size `%s`", size ? size : "");
+        *ret = xasprintf("hugetlb.%s.%s", size, suffix);
+        return 0;
+}
+
+void berth_cgroup_add_u64(json_object *o, const char *key, uint64_t v)
+{
+        json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+json_object *berth_cgroup_io_entry(unsigned major, unsigned minor, const char *op, uint64_t value)
+{
+        json_object *e = json_object_new_object();
+
+        berth_cgroup_add_u64(e, "major", major);
+        berth_cgroup_add_u64(e, "minor", minor);
+        json_object_object_add(e, "op", json_object_new_string(op));
+        berth_cgroup_add_u64(e, "value", value);
+        return e;
+}
+
 int berth_cgroup_read(const char *dir, const char *file, char **ret, berth_error **err)
 {
         cleanup_free char *p = xasprintf("%s/%s", dir, file);

@@ -160,6 +160,18 @@ int berth_cgroup_mkdirs(const char *base, const char *rel,
                         int (*hook)(const char *parent, const char *dir, void *data,
                                     berth_error **err),
                         void *data, berth_error **err);
+/* Write V in decimal to FILE in DIR. */
+int berth_cgroup_write_i64(const char *dir, const char *file, int64_t v, berth_error **err);
+/* Write the non-empty ones of CPUS and MEMS to cpuset.cpus and cpuset.mems. */
+int berth_cgroup_write_cpuset(const char *dir, const char *cpus, const char *mems,
+                              berth_error **err);
+/* The hugetlb file for a hugepageLimits ENTRY: "hugetlb.<pageSize>.<SUFFIX>";
+ * a missing pageSize or one with a '/' is EINVAL. */
+int berth_cgroup_hugetlb_file(json_object *entry, const char *suffix, char **ret,
+                              berth_error **err);
+/* Statistics: O[KEY] = V, and one {major, minor, op, value} blkio entry. */
+void berth_cgroup_add_u64(json_object *o, const char *key, uint64_t v);
+json_object *berth_cgroup_io_entry(unsigned major, unsigned minor, const char *op, uint64_t value);
 /* Parse "key value" lines (cpu.stat, memory.stat) into a JSON object of ints. */
 json_object *berth_cgroup_parse_kv(const char *text);
 /* Move PID into DIR (cgroup.procs). */
