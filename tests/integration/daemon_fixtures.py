@@ -20,6 +20,10 @@ Stable names:
   wait_for(pred, timeout=20, step=0.1)
                         poll PRED every STEP seconds until it is true; returns
                         its last value (false when TIMEOUT ran out).
+  inspect_container(d, ref)
+                        GET /containers/REF/json, asserting 200; the document.
+  remove_container(d, ref)
+                        DELETE /containers/REF?force=1, whatever the answer.
 
 Fixtures:
   berthd                module-scoped daemon with busybox:latest (and
@@ -138,6 +142,16 @@ def wait_for(pred, timeout=20, step=0.1):
             return v
         time.sleep(step)
     return pred()
+
+
+def inspect_container(d, ref):
+    st, doc = d.json("GET", "/v1.41/containers/%s/json" % ref)
+    assert st == 200, doc
+    return doc
+
+
+def remove_container(d, ref):
+    d.request("DELETE", "/v1.41/containers/%s?force=1" % ref)
 
 
 class Berthd:

@@ -10,16 +10,7 @@ import pytest
 
 from daemon_fixtures import berthd, berthd_factory, _module_berthd  # noqa: F401
 from daemon_fixtures import docker_text as docker, wait_for
-
-
-def inspect(d, ref):
-    st, doc = d.json("GET", "/v1.41/containers/%s/json" % ref)
-    assert st == 200, doc
-    return doc
-
-
-def rm(d, ref):
-    d.request("DELETE", "/v1.41/containers/%s?force=1" % ref)
+from daemon_fixtures import inspect_container as inspect, remove_container as rm
 
 
 # ---- basics ----

@@ -15,34 +15,8 @@ import time
 import pytest
 
 from daemon_fixtures import berthd, berthd_factory, _module_berthd  # noqa: F401
-
-
-def docker(d, *args, **kw):
-    """d.docker() with text output."""
-    p = d.docker(*args, **kw)
-    p.stdout = p.stdout.decode(errors="replace") if isinstance(p.stdout, bytes) else p.stdout
-    p.stderr = p.stderr.decode(errors="replace") if isinstance(p.stderr, bytes) else p.stderr
-    return p
-
-
-def wait_for(pred, timeout=20, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-def inspect(d, ref):
-    st, doc = d.json("GET", "/v1.41/containers/%s/json" % ref)
-    assert st == 200, doc
-    return doc
-
-
-def rm(d, ref):
-    d.request("DELETE", "/v1.41/containers/%s?force=1" % ref)
+from daemon_fixtures import docker_text as docker, wait_for
+from daemon_fixtures import inspect_container as inspect, remove_container as rm
 
 
 def pid_alive(pid):
