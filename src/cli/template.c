@@ -3,7 +3,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h> /* isfinite (a macro: no libm) */
+#include <limits.h>
+#include <math.h> /* isfinite, isnan (macros: no libm) */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -882,6 +883,19 @@ static double num(struct val v, bool *ok)
         return *ok ? json_object_get_double(v.o) : 0;
 }
 
+/* D as an integer, saturated at the bounds (NaN is 0): a C cast of an
+ * out-of-range double is undefined. */
+static long long num_ll(double d)
+{
+        if (isnan(d))
+                return 0;
+        if (d >= 0x1p63)
+                return LLONG_MAX;
+        if (d <= -0x1p63)
+                return LLONG_MIN;
+        return (long long)d;
+}
+
 /* A slice bound: argument K of AV when given (a non-negative number that fits),
  * else DFLT. False for anything else, checked before any cast. */
 static bool slice_bound(const struct val *av, size_t n, size_t k, size_t dflt, size_t *ret)
@@ -978,7 +992,7 @@ static int go_printf(FILE *f, const char *fmt, struct val *args, size_t n, berth
                         cleanup_free char *cf = xasprintf("%%%slld", flags);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-                        fprintf(f, cf, (long long)d);
+                        fprintf(f, cf, num_ll(d));
                         break;
                 }
                 case 'f':
@@ -1092,7 +1106,8 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                         if (cur.o && json_object_is_type(cur.o, json_type_array)) {
                                 bool ok;
                                 double d = num(av[i], &ok);
-                                if (!ok || d < 0 || d >= (double)json_object_array_length(cur.o)) {
+                                if (!ok || !(d >= 0) ||
+                                    d >= (double)json_object_array_length(cur.o)) {
                                         v_put(&cur);
                                         return xerr(err, fn,
                                                     "error calling index: index out of range");
@@ -1256,7 +1271,7 @@ static int call(const char *fn, struct val *av, size_t n, struct val *ret, berth
                 bool ok;
                 cleanup_free char *s = v_string(av[0]);
                 double d = num(av[1], &ok);
-                size_t lim = d < 0 ? 0 : (size_t)d, chars = 0, i = 0;
+                size_t lim = d > 0 ? (size_t)num_ll(d) : 0, chars = 0, i = 0;
                 for (; s[i]; i++) {
                         if (((unsigned char)s[i] & 0xc0) != 0x80) {
                                 if (chars == lim)

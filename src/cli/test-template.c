@@ -188,13 +188,28 @@ static void test_limits(void **state)
         expect("{{printf \"%05d\" 42}}", "00042");
 }
 
+/* Numbers too large for an integer saturate instead of being cast (a C cast
+ * of an out-of-range double is undefined; found by fuzz-template). */
+static void test_float_bounds(void **state)
+{
+        expect("{{printf \"%d\" 1e30}}", "9223372036854775807");
+        expect("{{printf \"%d\" -1e30}}", "-9223372036854775808");
+        expect("{{printf \"%d\" 42}}", "42");
+        expect("{{truncate .ID 1e30}}", "abc123");
+        expect("{{truncate .ID 2}}", "ab");
+        expect("{{truncate .ID -1e30}}", "");
+        expect_error("{{index .Args 1e30}}", "index out of range");
+        expect_error("{{index .Args -1e30}}", "index out of range");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_fields),      cmocka_unit_test(test_json),
-            cmocka_unit_test(test_range_index), cmocka_unit_test(test_conditionals),
-            cmocka_unit_test(test_functions),   cmocka_unit_test(test_text_and_trim),
-            cmocka_unit_test(test_errors),      cmocka_unit_test(test_limits),
+            cmocka_unit_test(test_fields),       cmocka_unit_test(test_json),
+            cmocka_unit_test(test_range_index),  cmocka_unit_test(test_conditionals),
+            cmocka_unit_test(test_functions),    cmocka_unit_test(test_text_and_trim),
+            cmocka_unit_test(test_errors),       cmocka_unit_test(test_limits),
+            cmocka_unit_test(test_float_bounds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
