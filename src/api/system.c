@@ -360,7 +360,8 @@ static bool parse_ts(struct api_req *r, const char *key, int64_t *ret)
         if (v == NULL || *v == '\0')
                 return true;
         double d = strtod(v, &end);
-        if (*end != '\0' || d < 0) {
+        /* NaN and values past int64 fail too: their cast is undefined. */
+        if (*end != '\0' || !(d >= 0 && d < 9.2e18)) {
                 api_reply_error(r, 400, "invalid value for %s: `%s` is not a unix timestamp", key,
                                 v);
                 return false;
