@@ -273,6 +273,10 @@ static int parse_bytes(const char *flag, const char *v, int64_t *ret, berth_erro
                 return berth_fail(err, 0,
                                   "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
                                   flag, v);
+        if (!(x * mult < 9.2e18)) /* NaN, inf, past int64: the cast is undefined */
+                return berth_fail(err, 0,
+                                  "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'", v,
+                                  flag, v);
         *ret = (int64_t)(x * mult);
         return 0;
 }
@@ -318,6 +322,8 @@ static int parse_go_duration(const char *flag, const char *v, int64_t *ret, bert
         }
         if (p == v)
                 goto bad;
+        if (!(total > -9.2e18 && total < 9.2e18))
+                goto bad; /* NaN, inf, past int64: the cast is undefined */
         *ret = (int64_t)total;
         return 0;
 bad:
@@ -595,7 +601,7 @@ static int build_create(struct copts *o, char **args, json_object **ret, berth_e
         if (o->cpus) {
                 char *end;
                 double c = strtod(o->cpus, &end);
-                if (end == o->cpus || *end != '\0' || c < 0)
+                if (end == o->cpus || *end != '\0' || !(c >= 0 && c < 9.2e9))
                         return berth_fail(err, 0,
                                           "invalid argument \"%s\" for \"--cpus\" flag: failed to "
                                           "parse %s as a rational number",
