@@ -291,29 +291,7 @@ static json_object *inspect_json(struct api_req *r, const struct berth_image *im
         ADD(o, "Os", STR(berth_json_str(cfg, "os")));
         ADD(o, "Size", json_object_new_int64(img->size));
         ADD(o, "VirtualSize", json_object_new_int64(img->size));
-        json_object *gd = json_object_new_object();
-        json_object *gdd = json_object_new_object();
-        cleanup_free char *lower = NULL;
-        for (size_t i = img->n_layers; i-- > 0;) {
-                char *p = xasprintf("%s%s%s/layers/%s", lower ? lower : "", lower ? ":" : "",
-                                    berth_image_store_root(s), img->layers[i].chain_id + 7);
-                free(lower);
-                lower = p;
-        }
-        ADD(gdd, "LowerDir", STR(lower));
-        ADD(gd, "Data", gdd);
-        ADD(gd, "Name", STR("overlay2"));
-        ADD(o, "GraphDriver", gd);
-        json_object *rootfs = json_object_new_object();
-        json_object *layers = json_object_new_array();
-        ADD(rootfs, "Type", STR("layers"));
-        for (size_t i = 0; i < img->n_layers; i++)
-                json_object_array_add(layers, STR(img->layers[i].diff_id));
-        ADD(rootfs, "Layers", layers);
-        ADD(o, "RootFS", rootfs);
-        json_object *md = json_object_new_object();
-        ADD(md, "LastTagTime", STR("0001-01-01T00:00:00Z"));
-        ADD(o, "Metadata", md);
+        berth_image_add_layout_json(s, img, o);
         return o;
 }
 

@@ -193,29 +193,7 @@ static json_object *inspect_json(struct berth_image_store *s, const struct berth
                                        json_object_new_string(berth_json_str(cfg, "variant")));
         json_object_object_add(o, "Os", json_object_new_string(berth_json_str(cfg, "os") ?: ""));
         json_object_object_add(o, "Size", json_object_new_int64(img->size));
-        json_object *gd = json_object_new_object();
-        json_object *gdd = json_object_new_object();
-        cleanup_free char *lower = NULL;
-        for (size_t i = img->n_layers; i-- > 0;) {
-                char *p = xasprintf("%s%s%s/layers/%s", lower ? lower : "", lower ? ":" : "",
-                                    berth_image_store_root(s), img->layers[i].chain_id + 7);
-                free(lower);
-                lower = p;
-        }
-        json_object_object_add(gdd, "LowerDir", json_object_new_string(lower ? lower : ""));
-        json_object_object_add(gd, "Data", gdd);
-        json_object_object_add(gd, "Name", json_object_new_string("overlay2"));
-        json_object_object_add(o, "GraphDriver", gd);
-        json_object *rootfs = json_object_new_object();
-        json_object *layers = json_object_new_array();
-        json_object_object_add(rootfs, "Type", json_object_new_string("layers"));
-        for (size_t i = 0; i < img->n_layers; i++)
-                json_object_array_add(layers, json_object_new_string(img->layers[i].diff_id));
-        json_object_object_add(rootfs, "Layers", layers);
-        json_object_object_add(o, "RootFS", rootfs);
-        json_object *md = json_object_new_object();
-        json_object_object_add(md, "LastTagTime", json_object_new_string("0001-01-01T00:00:00Z"));
-        json_object_object_add(o, "Metadata", md);
+        berth_image_add_layout_json(s, img, o);
         json_object_object_add(o, "Descriptor", NULL);
         json_object_object_del(o, "Descriptor");
         json_object *desc = json_object_new_object();

@@ -246,6 +246,10 @@ static inline void berth_image_freep(struct berth_image **i)
 }
 #define cleanup_image __attribute__((cleanup(berth_image_freep)))
 void berth_image_list_free(struct berth_image **v, size_t n);
+/* Add Docker's GraphDriver (overlay2; LowerDir: the layers' directories, top
+ * first), RootFS and Metadata members of an image inspect document to O. */
+void berth_image_add_layout_json(const struct berth_image_store *s, const struct berth_image *img,
+                                 struct json_object *o);
 
 /* Register the image whose manifest (already in the store, as every blob it
  * names) has MANIFEST_DIGEST: checks every blob, the layers' diffIDs against

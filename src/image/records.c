@@ -420,6 +420,35 @@ int berth_image_tag(struct berth_image_store *s, const char *name, const char *r
         return r;
 }
 
+void berth_image_add_layout_json(const struct berth_image_store *s, const struct berth_image *img,
+                                 json_object *o)
+{
+        json_object *gd = json_object_new_object();
+        json_object *gdd = json_object_new_object();
+        json_object *rootfs = json_object_new_object();
+        json_object *layers = json_object_new_array();
+        json_object *md = json_object_new_object();
+        cleanup_free char *lower = NULL;
+
+        for (size_t i = img->n_layers; i-- > 0;) {
+                char *p = xasprintf("%s%s%s/layers/%s", lower ? lower : "", lower ? ":" : "",
+                                    berth_image_store_root(s), img->layers[i].chain_id + 7);
+                free(lower);
+                lower = p;
+        }
+        json_object_object_add(gdd, "LowerDir", json_object_new_string(lower ? lower : ""));
+        json_object_object_add(gd, "Data", gdd);
+        json_object_object_add(gd, "Name", json_object_new_string("overlay2"));
+        json_object_object_add(o, "GraphDriver", gd);
+        json_object_object_add(rootfs, "Type", json_object_new_string("layers"));
+        for (size_t i = 0; i < img->n_layers; i++)
+                json_object_array_add(layers, json_object_new_string(img->layers[i].diff_id));
+        json_object_object_add(rootfs, "Layers", layers);
+        json_object_object_add(o, "RootFS", rootfs);
+        json_object_object_add(md, "LastTagTime", json_object_new_string("0001-01-01T00:00:00Z"));
+        json_object_object_add(o, "Metadata", md);
+}
+
 /* ---- holds ----------------------------------------------------------------- */
 
 static int holder_check(const char *holder, berth_error **err)
