@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "image/layer.h"
 #include "untar.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -146,18 +147,6 @@ static void split(const char *name, char **ret_parent, const char **ret_base)
         *ret_base = slash ? slash + 1 : name;
 }
 
-static void entry_times(struct archive_entry *e, struct timespec ts[2])
-{
-        ts[1].tv_sec = archive_entry_mtime(e);
-        ts[1].tv_nsec = archive_entry_mtime_nsec(e);
-        if (archive_entry_atime_is_set(e)) {
-                ts[0].tv_sec = archive_entry_atime(e);
-                ts[0].tv_nsec = archive_entry_atime_nsec(e);
-        } else {
-                ts[0] = ts[1];
-        }
-}
-
 /* docker's NoOverwriteDirNonDir, then whatever is in the way goes unless
  * both are directories. Sets *ret_dir_exists. */
 static int make_way(struct untar *u, int pfd, const char *base, bool is_dir, bool *ret_dir_exists,
@@ -267,7 +256,7 @@ static int write_entry(struct untar *u, struct archive *a, struct archive_entry 
                 return write_hardlink(u, pfd, base, link, err);
 
         struct timespec ts[2];
-        entry_times(e, ts);
+        berth_tar_entry_times(e, ts);
         switch (type) {
         case AE_IFDIR: {
                 if (!dir_exists && mkdirat(pfd, base, 0700) < 0)

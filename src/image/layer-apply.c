@@ -573,7 +573,7 @@ static int apply_xattrs(struct applier *ap, int fd, struct archive_entry *e, ber
         return 0;
 }
 
-static void entry_times(struct archive_entry *e, struct timespec ts[2])
+void berth_tar_entry_times(struct archive_entry *e, struct timespec ts[2])
 {
         ts[1].tv_sec = archive_entry_mtime(e);
         ts[1].tv_nsec = archive_entry_mtime_nsec(e);
@@ -604,7 +604,7 @@ static void defer_dir_time(struct applier *ap, const char *canon, struct archive
         }
         struct dir_time *d = &ap->dirs[ap->n_dirs++];
         d->path = xstrdup(canon);
-        entry_times(e, d->times);
+        berth_tar_entry_times(e, d->times);
 }
 
 static int write_data(struct applier *ap, struct archive *a, int fd, struct archive_entry *e,
@@ -676,7 +676,7 @@ static int apply_whiteout(struct applier *ap, int pfd, const char *pcanon, const
                 return berth_error_prefix(err, ret, "layer entry `%s`", ap->entry);
         if (ap->flags & BERTH_LAYER_APPLY_OVERLAY) {
                 struct timespec ts[2];
-                entry_times(e, ts);
+                berth_tar_entry_times(e, ts);
                 if (mknodat(pfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0 ||
                     fchownat(pfd, victim, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
                              AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -796,7 +796,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
         }
 
         struct timespec ts[2];
-        entry_times(e, ts);
+        berth_tar_entry_times(e, ts);
         switch (type) {
         case AE_IFDIR: {
                 if (mkdirat(pfd, base, 0700) < 0) {

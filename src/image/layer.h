@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "util/digest.h"
 #include "util/error.h"
@@ -98,6 +99,12 @@ int berth_layer_diff(int upper_dirfd, int out_fd, enum berth_layer_compression c
 
 /* Write a plain tar of the whole tree under DIRFD (docker export). */
 int berth_tree_export(int dirfd, int out_fd, berth_error **err);
+
+/* A tar entry's times for futimens/utimensat: TS[1] its mtime, TS[0] its
+ * atime, or the mtime when the entry has none. Shared with `berth cp`'s
+ * writer (src/cli/untar.c). */
+struct archive_entry;
+void berth_tar_entry_times(struct archive_entry *e, struct timespec ts[2]);
 
 /* Snapshots: <data_root>/layers/<chain-id-hex>/, one per layer chain. */
 #define BERTH_SNAPSHOT_MAX_LAYERS 500
