@@ -275,6 +275,23 @@ static int sync_send(int fd, enum berth_sync_type type, const char *payload, con
         return r < 0 ? berth_fail(err, -r, "%s", what) : r;
 }
 
+/* Make the sync socketpair and spawn C's process; *RET_SYNC gets the
+ * parent's end (set even when the spawn fails, for the caller to close). */
+static int spawn_synced(struct berth_proc_cfg *c, int *ret_sync, pid_t *ret_pid, int *ret_pidfd,
+                        berth_error **err)
+{
+        int sv[2];
+        int r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return berth_fail_errno(err, "socketpair");
+        c->sync_fd = sv[1];
+        *ret_sync = sv[0];
+        r = berth_proc_spawn(c, sv[0], ret_pid, ret_pidfd, err);
+        close(sv[1]);
+        return r;
+}
+
 /* create (and, with FOR_RUN, keep the init waiting on the sync socket
  * instead of the exec socket). On success the state is saved as created. */
 static int do_create(const struct berth_runtime *rt, const struct berth_create_opts *o,
@@ -292,7 +309,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         cleanup_close int dirfd = -1;
         cleanup_free char *state_json = NULL;
         struct berth_state *st = NULL;
-        int sv[2] = {-1, -1};
+        int sync_sock = -1;
         int console_ours = -1;
         int r;
 
@@ -420,14 +437,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 if (r < 0)
                         goto out;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = berth_fail_errno(err, "socketpair");
-                goto out;
-        }
-        c.sync_fd = sv[1];
-        r = berth_proc_spawn(&c, sv[0], &undo.pid, &undo.pidfd, err);
-        close(sv[1]);
-        sv[1] = -1;
+        r = spawn_synced(&c, &sync_sock, &undo.pid, &undo.pidfd, err);
         if (r < 0)
                 goto out;
 
@@ -459,10 +469,10 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 cleanup_json json_object *s = berth_state_to_oci(st, BERTH_STATUS_CREATING);
                 state_json = xstrdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
         }
-        r = sync_send(sv[0], BERTH_SYNC_GO, state_json, "start the container init", err);
+        r = sync_send(sync_sock, BERTH_SYNC_GO, state_json, "start the container init", err);
         if (r < 0)
                 goto out;
-        r = berth_sync_expect(sv[0], BERTH_SYNC_HOOKS, NULL, NULL, err);
+        r = berth_sync_expect(sync_sock, BERTH_SYNC_HOOKS, NULL, NULL, err);
         if (r < 0)
                 goto out;
         r = berth_hooks_run(config, "prestart", state_json, err);
@@ -470,10 +480,10 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
                 r = berth_hooks_run(config, "createRuntime", state_json, err);
         if (r < 0)
                 goto out;
-        r = sync_send(sv[0], BERTH_SYNC_HOOKS_DONE, "", "resume the container init", err);
+        r = sync_send(sync_sock, BERTH_SYNC_HOOKS_DONE, "", "resume the container init", err);
         if (r < 0)
                 goto out;
-        r = berth_sync_expect(sv[0], BERTH_SYNC_READY, NULL, NULL, err);
+        r = berth_sync_expect(sync_sock, BERTH_SYNC_READY, NULL, NULL, err);
         if (r < 0)
                 goto out;
         r = write_pid_file(o->pid_file, undo.pid, err);
@@ -486,7 +496,7 @@ static int do_create(const struct berth_runtime *rt, const struct berth_create_o
         undo.armed = false;
         *ret_st = steal_pointer(&st);
         if (ret_sync)
-                *ret_sync = steal_fd(&sv[0]);
+                *ret_sync = steal_fd(&sync_sock);
         if (ret_pidfd)
                 *ret_pidfd = steal_fd(&undo.pidfd);
         if (ret_console)
@@ -498,8 +508,8 @@ out:
         if (r < 0)
                 berth_error_prefix(err, r, "create container `%s`", o->id);
         berth_state_free(st);
-        if (sv[0] >= 0)
-                close(sv[0]);
+        if (sync_sock >= 0)
+                close(sync_sock);
         if (c.exec_listen_fd >= 0)
                 close(c.exec_listen_fd);
         if (c.console_fd >= 0)
@@ -896,7 +906,7 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
         cleanup_close int pidfd = -1;
         cleanup_close int init_pidfd = -1;
         pid_t pid = 0;
-        int sv[2] = {-1, -1};
+        int sync_sock = -1;
         enum berth_status status;
         int r;
 
@@ -973,14 +983,7 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                 if (r < 0)
                         goto out;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = berth_fail_errno(err, "socketpair");
-                goto out;
-        }
-        c.sync_fd = sv[1];
-        r = berth_proc_spawn(&c, sv[0], &pid, &pidfd, err);
-        close(sv[1]);
-        sv[1] = -1;
+        r = spawn_synced(&c, &sync_sock, &pid, &pidfd, err);
         if (r < 0)
                 goto out;
         if (cg && c.cg_need_enter) {
@@ -988,19 +991,19 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                 if (r < 0)
                         goto kill_out;
         }
-        r = sync_send(sv[0], BERTH_SYNC_GO, "", "start the process", err);
+        r = sync_send(sync_sock, BERTH_SYNC_GO, "", "start the process", err);
         if (r < 0)
                 goto kill_out;
-        r = berth_sync_expect(sv[0], BERTH_SYNC_READY, NULL, NULL, err);
+        r = berth_sync_expect(sync_sock, BERTH_SYNC_READY, NULL, NULL, err);
         if (r < 0)
                 goto kill_out;
         r = write_pid_file(o->pid_file, pid, err);
         if (r < 0)
                 goto kill_out;
-        r = sync_send(sv[0], BERTH_SYNC_START, "", "start the process", err);
+        r = sync_send(sync_sock, BERTH_SYNC_START, "", "start the process", err);
         if (r < 0)
                 goto kill_out;
-        r = berth_sync_wait_exec(sv[0], err);
+        r = berth_sync_wait_exec(sync_sock, err);
         if (r < 0) {
                 (void)waitpid(pid, NULL, 0);
                 goto out;
@@ -1010,8 +1013,8 @@ int berth_container_exec(const struct berth_runtime *rt, const struct berth_exec
                 r = 0;
                 goto out;
         }
-        close(sv[0]);
-        sv[0] = -1;
+        close(sync_sock);
+        sync_sock = -1;
         r = berth_proc_wait(pid, pidfd, ret_status, err);
         goto out;
 kill_out:
@@ -1020,8 +1023,8 @@ kill_out:
 out:
         if (r < 0)
                 berth_error_prefix(err, r, "exec in container `%s`", o->id);
-        if (sv[0] >= 0)
-                close(sv[0]);
+        if (sync_sock >= 0)
+                close(sync_sock);
         if (c.console_fd >= 0)
                 close(c.console_fd);
         c.config = NULL;
