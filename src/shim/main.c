@@ -1054,7 +1054,9 @@ static int create_container(struct shim *s, int ready_fd)
 {
         int p[2], in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
         cleanup_free char *console_path = NULL;
-        cleanup_free char *pid_file = xasprintf("%s/init.pid", s->rundir);
+        /* RUNDIR (the parent of the socket) is shared by every container's
+         * shim: name the files after this shim. */
+        cleanup_free char *pid_file = xasprintf("%s/init-%d.pid", s->rundir, (int)getpid());
         cleanup_close int console = -1;
         char res[BERTH_SHIM_LINE_MAX];
         size_t len = 0;
@@ -1063,7 +1065,7 @@ static int create_container(struct shim *s, int ready_fd)
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         if (s->tty) {
-                console_path = xasprintf("%s/console.sock", s->rundir);
+                console_path = xasprintf("%s/console-%d.sock", s->rundir, (int)getpid());
                 console = listen_unix(console_path);
                 if (console < 0)
                         return console;
@@ -1076,8 +1078,10 @@ static int create_container(struct shim *s, int ready_fd)
                 return -errno;
         if (pid == 0) {
                 cleanup_error berth_error *e = NULL;
-                cleanup_free char *short_path =
-                    console_path ? xasprintf("/proc/self/fd/%d/console.sock", s->rundir_fd) : NULL;
+                cleanup_free char *short_path = console_path
+                                                    ? xasprintf("/proc/self/fd/%d/%s", s->rundir_fd,
+                                                                strrchr(console_path, '/') + 1)
+                                                    : NULL;
                 struct berth_create_opts o = {.id = s->id,
                                               .bundle = s->bundle,
                                               .console_socket = short_path,
@@ -1132,6 +1136,9 @@ static int create_container(struct shim *s, int ready_fd)
                 if (len == 0)
                         snprintf(res, sizeof(res), "ERR 5 the runtime helper died\n");
                 (void)berth_write_all(ready_fd, res, strlen(res));
+                (void)unlink(pid_file);
+                if (console_path)
+                        (void)unlink(console_path);
                 return -1;
         }
         s->init_pid = (pid_t)strtol(res + 3, NULL, 10);

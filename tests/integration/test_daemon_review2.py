@@ -8,6 +8,7 @@ import time
 
 from daemon_fixtures import berthd  # noqa: F401
 from daemon_fixtures import _module_berthd  # noqa: F401
+from daemon_fixtures import berthd_factory  # noqa: F401
 from daemon_fixtures import wait_for
 
 
@@ -110,3 +111,77 @@ def test_restart_whose_start_fails_keeps_retrying(berthd):
             _inspect(berthd, cid)["State"]
     finally:
         berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
+
+
+def test_image_store_concurrent_runs_tags_and_loads(berthd_factory, tmp_path):
+    """The image store is shared by berthd's threads: containers created and
+    removed (holds on layers) while images are tagged, removed and loaded
+    must all succeed (or fail with a clear conflict), and leave a store that
+    `berth image check` accepts."""
+    import subprocess
+    import threading
+    from daemon_fixtures import BERTHD
+    d = berthd_factory()
+    saved = tmp_path / "bb.tar"
+    p = d.docker("save", "-o", str(saved), "busybox:latest")
+    errors = []
+
+    def run(i):
+        p = d.docker("run", "--rm", "busybox", "true", check=False, timeout=120)
+        if p.returncode != 0:
+            errors.append(("run", i, p.stderr))
+
+    def tags(i):
+        for k in range(15):
+            name = "t%d-%d:x" % (i, k)
+            p = d.docker("tag", "busybox:latest", name, check=False, timeout=120)
+            if p.returncode != 0:
+                errors.append(("tag", name, p.stderr))
+                continue
+            p = d.docker("rmi", name, check=False, timeout=120)
+            if p.returncode != 0 and b"conflict" not in p.stderr.lower():
+                errors.append(("rmi", name, p.stderr))
+
+    def load(i):
+        for _ in range(3):
+            p = d.docker("load", "-i", str(saved), check=False, timeout=120)
+            if p.returncode != 0:
+                errors.append(("load", i, p.stderr))
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(20)]
+    ts += [threading.Thread(target=tags, args=(i,)) for i in range(4)]
+    ts += [threading.Thread(target=load, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert d.proc.poll() is None, d.log()[-4000:]
+    assert "AddressSanitizer" not in d.log() and "runtime error" not in d.log(), d.log()[-6000:]
+    assert errors == [], "\n".join(repr(e) for e in errors[:5])
+    d.stop()
+    berth = os.path.join(os.path.dirname(BERTHD), "berth")
+    p = subprocess.run([berth, "--data-root", d.data_root, "image", "check"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_concurrent_starts_each_get_their_own_init(berthd):
+    """The shims of all containers share one run directory (the parent of
+    their sockets): starts at the same time must not read or remove each
+    other's init.pid / console socket."""
+    import threading
+    errors = []
+
+    def run(i):
+        args = ["run", "--rm"] + (["-t"] if i % 2 else []) + ["busybox", "sh", "-c", "echo ok$$"]
+        p = berthd.docker(*args, check=False, timeout=120)
+        if p.returncode != 0 or b"ok1" not in p.stdout:
+            errors.append((i, p.returncode, p.stdout, p.stderr))
+
+    for _ in range(2):
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(16)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    assert errors == [], "\n".join(repr(e) for e in errors[:5])
