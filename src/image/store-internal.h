@@ -3,6 +3,7 @@
 #ifndef BERTH_IMAGE_STORE_INTERNAL_H
 #define BERTH_IMAGE_STORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,11 @@ struct berth_image_store {
         char *tmp_dir;
         char *images_dir;
         char *layers_dir;
+        /* berth_image_store_lock(): MUTEX (recursive) excludes the other
+         * threads of this process, the flock on LOCK_FD other processes (a
+         * flock is per open file, so it alone lets every thread in).
+         * LOCK_DEPTH and LOCK_FD are under MUTEX. */
+        pthread_mutex_t mutex;
         int lock_fd;
         int lock_depth;
         /* Layers a load unpacked while storing them, before their chain was

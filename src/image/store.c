@@ -32,6 +32,13 @@ int berth_image_store_open(const char *data_root, struct berth_image_store **ret
         s = xmalloc0(sizeof(*s));
         s->root = xstrdup(data_root);
         s->lock_fd = -1;
+        {
+                pthread_mutexattr_t a;
+                pthread_mutexattr_init(&a);
+                pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+                pthread_mutex_init(&s->mutex, &a);
+                pthread_mutexattr_destroy(&a);
+        }
         s->blobs_dir = xasprintf("%s/blobs/sha256", data_root);
         s->tmp_dir = xasprintf("%s/blobs/.tmp", data_root);
         s->images_dir = xasprintf("%s/images", data_root);
@@ -47,6 +54,7 @@ void berth_image_store_free(struct berth_image_store *s)
         store_prepared_clear(s);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);
+        pthread_mutex_destroy(&s->mutex);
         free(s->root);
         free(s->blobs_dir);
         free(s->tmp_dir);
@@ -62,6 +70,7 @@ const char *berth_image_store_root(const struct berth_image_store *s)
 
 int berth_image_store_lock(struct berth_image_store *s, berth_error **err)
 {
+        pthread_mutex_lock(&s->mutex);
         if (s->lock_depth > 0) {
                 s->lock_depth++;
                 return 0;
@@ -69,21 +78,35 @@ int berth_image_store_lock(struct berth_image_store *s, berth_error **err)
         if (s->lock_fd < 0) {
                 cleanup_free char *p = xasprintf("%s/.lock", s->images_dir);
                 s->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-                if (s->lock_fd < 0)
-                        return berth_fail_errno(err, "open `%s`", p);
+                if (s->lock_fd < 0) {
+                        int r = berth_fail_errno(err, "open `%s`", p);
+                        pthread_mutex_unlock(&s->mutex);
+                        return r;
+                }
         }
-        if (TEMP_FAILURE_RETRY_INT(flock(s->lock_fd, LOCK_EX)) < 0)
-                return berth_fail_errno(err, "lock the image store");
+        if (TEMP_FAILURE_RETRY_INT(flock(s->lock_fd, LOCK_EX)) < 0) {
+                int r = berth_fail_errno(err, "lock the image store");
+                pthread_mutex_unlock(&s->mutex);
+                return r;
+        }
         s->lock_depth = 1;
         return 0;
 }
 
+/* Only the thread holding the lock may unlock it: an unlock from another
+ * thread (or one too many) finds the mutex not its own and does nothing. */
 void berth_image_store_unlock(struct berth_image_store *s)
 {
-        if (s->lock_depth == 0)
+        if (pthread_mutex_trylock(&s->mutex) != 0)
+                return; /* another thread holds it: not ours to release */
+        if (s->lock_depth == 0) {
+                pthread_mutex_unlock(&s->mutex);
                 return;
+        }
         if (--s->lock_depth == 0)
                 (void)flock(s->lock_fd, LOCK_UN);
+        pthread_mutex_unlock(&s->mutex); /* the trylock */
+        pthread_mutex_unlock(&s->mutex); /* the lock being released */
 }
 
 char *berth_blob_path(const struct berth_image_store *s, const char *digest)

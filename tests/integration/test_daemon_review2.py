@@ -159,7 +159,7 @@ def test_image_store_concurrent_runs_tags_and_loads(berthd_factory, tmp_path):
     assert "AddressSanitizer" not in d.log() and "runtime error" not in d.log(), d.log()[-6000:]
     assert errors == [], "\n".join(repr(e) for e in errors[:5])
     d.stop()
-    berth = os.path.join(os.path.dirname(BERTHD), "berth")
+    berth = os.path.join(os.path.dirname(os.path.dirname(BERTHD)), "cli", "berth")
     p = subprocess.run([berth, "--data-root", d.data_root, "image", "check"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
