@@ -607,11 +607,12 @@ void api_container_archive_put(struct api_req *r)
         const char *path;
         if (!api_need_engine(r) || (path = archive_path(r)) == NULL)
                 return;
-        reply_simple(r,
-                     berth_engine_container_archive_put(
-                         ENGINE(r), r->params[0], path, r->body_fd,
-                         api_query_bool(r, "noOverwriteDirNonDir", false), &err),
-                     &err, 200);
+        reply_simple(
+            r,
+            berth_engine_container_archive_put(ENGINE(r), r->params[0], path, r->body_fd,
+                                               api_query_bool(r, "noOverwriteDirNonDir", false),
+                                               api_query_bool(r, "copyUIDGID", false), &err),
+            &err, 200);
 }
 
 /* ---- attach ------------------------------------------------------------ */

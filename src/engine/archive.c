@@ -234,16 +234,35 @@ int berth_engine_container_archive_get(struct berth_engine *e, const char *ref, 
 }
 
 int berth_engine_container_archive_put(struct berth_engine *e, const char *ref, const char *path,
-                                       int in_fd, bool no_overwrite_dir_non_dir, berth_error **err)
+                                       int in_fd, bool no_overwrite_dir_non_dir, bool copy_uidgid,
+                                       berth_error **err)
 {
         cleanup_container struct berth_container *c = NULL;
         cleanup_close int dfd = -1, dirfd_ = -1;
+        struct berth_layer_limits lim = {0};
         struct stat st;
         int r = berth_engine_container_get(e, ref, &c, err);
 
         (void)no_overwrite_dir_non_dir;
         if (r < 0)
                 return r;
+        if (copy_uidgid) {
+                cleanup_free char *user = NULL;
+                cleanup_free char *rootfs = xasprintf("%s/rootfs", c->bundle);
+                pthread_mutex_lock(&c->lock);
+                user = xstrdup(berth_json_str(c->config, "User") ?: "");
+                pthread_mutex_unlock(&c->lock);
+                if (*user != '\0') {
+                        cleanup_close int root = open_root(c, err);
+                        if (root < 0)
+                                return root;
+                        r = berth_spec_resolve_user(rootfs, user, NULL, &lim.uid, &lim.gid, NULL,
+                                                    NULL, err);
+                        if (r < 0)
+                                return berth_error_prefix(err, r, "copy to container %.12s", c->id);
+                        lim.set_owner = true;
+                }
+        }
         dfd = open_in_container(c, ref, path, O_PATH, err);
         if (dfd < 0)
                 return dfd;
@@ -255,7 +274,7 @@ int berth_engine_container_archive_put(struct berth_engine *e, const char *ref, 
         if (dirfd_ < 0)
                 return berth_fail_errno(err, "open `%s`", path);
         /* The layer applier resolves every entry inside DIRFD. */
-        r = berth_layer_apply(dirfd_, in_fd, BERTH_LAYER_AUTO, 0, NULL, err);
+        r = berth_layer_apply_limits(dirfd_, in_fd, BERTH_LAYER_AUTO, 0, &lim, NULL, err);
         if (r < 0)
                 return berth_error_prefix(err, r, "extract into `%s`", path);
         return 0;

@@ -105,8 +105,13 @@ int berth_engine_container_path_stat(struct berth_engine *e, const char *ref, co
                                      json_object **ret, berth_error **err);
 int berth_engine_container_archive_get(struct berth_engine *e, const char *ref, const char *path,
                                        int out_fd, berth_error **err);
+/* PUT /containers/{id}/archive: extract the tar read from IN_FD into PATH.
+ * COPY_UIDGID (docker cp -a): like dockerd, everything extracted is owned by
+ * the container's Config.User (resolved in its /etc/passwd and /etc/group)
+ * when it has one; otherwise, and without it, the tar's owners are kept. */
 int berth_engine_container_archive_put(struct berth_engine *e, const char *ref, const char *path,
-                                       int in_fd, bool no_overwrite_dir_non_dir, berth_error **err);
+                                       int in_fd, bool no_overwrite_dir_non_dir, bool copy_uidgid,
+                                       berth_error **err);
 int berth_engine_container_prune(struct berth_engine *e, json_object *filters, json_object **ret,
                                  berth_error **err);
 

@@ -990,6 +990,10 @@ static int apply_reader(int dirfd, struct reader *rp, enum berth_layer_compressi
                                          (unsigned long long)ap.lim.max_entries);
                         goto out;
                 }
+                if (ap.lim.set_owner) {
+                        archive_entry_set_uid(e, ap.lim.uid);
+                        archive_entry_set_gid(e, ap.lim.gid);
+                }
                 res = apply_entry(&ap, a, e, err);
                 if (res < 0) {
                         if (r.err != NULL) {

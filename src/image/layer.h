@@ -40,6 +40,10 @@ struct berth_layer_limits {
         size_t max_path;         /* bytes in an entry name; default 4096 */
         uint64_t max_entry_size; /* bytes in one file; default 64 GiB */
         uint64_t max_total_size; /* unpacked bytes; default 256 GiB */
+        /* Not a bound: when SET_OWNER, every entry is owned by UID:GID
+         * instead of the tar's owners (docker cp -a into a container). */
+        bool set_owner;
+        uint32_t uid, gid;
 };
 
 struct berth_layer_apply_stats {

@@ -185,3 +185,37 @@ def test_concurrent_starts_each_get_their_own_init(berthd):
         for t in ts:
             t.join()
     assert errors == [], "\n".join(repr(e) for e in errors[:5])
+
+
+def test_cp_archive_mode_chowns_to_the_container_user(berthd, tmp_path):
+    """`docker cp -a` (copyUIDGID=true): dockerd chowns what it extracts to
+    the container's Config.User, resolved in the container's /etc/passwd
+    and /etc/group; without -a the tar's owners are kept."""
+    src = tmp_path / "f.txt"
+    src.write_text("hi\n")
+    os.chown(src, 4242, 4343)
+    sub = tmp_path / "d"
+    sub.mkdir()
+    (sub / "inner").write_text("x")
+    os.chown(sub, 4242, 4343)
+    os.chown(sub / "inner", 4242, 4343)
+    ids = []
+    try:
+        for user, want in (("1000:1000", "1000:1000"), ("nobody", "65534:65534")):
+            cid = berthd.docker("run", "-d", "--user", user, "busybox",
+                                "sleep", "300").stdout.decode().strip()
+            ids.append(cid)
+            berthd.docker("cp", "-a", str(src), cid + ":/tmp/a.txt")
+            berthd.docker("cp", "-a", str(sub), cid + ":/tmp/d")
+            berthd.docker("cp", str(src), cid + ":/tmp/plain.txt")
+            out = berthd.docker("exec", "-u", "0", cid, "stat", "-c", "%n %u:%g",
+                                "/tmp/a.txt", "/tmp/d", "/tmp/d/inner",
+                                "/tmp/plain.txt").stdout.decode().split("\n")
+            got = dict(line.split() for line in out if line)
+            assert got["/tmp/a.txt"] == want, (user, got)
+            assert got["/tmp/d"] == want, (user, got)
+            assert got["/tmp/d/inner"] == want, (user, got)
+            assert got["/tmp/plain.txt"] == "4242:4343", (user, got)
+    finally:
+        for cid in ids:
+            berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
