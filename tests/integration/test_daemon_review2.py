@@ -219,3 +219,44 @@ def test_cp_archive_mode_chowns_to_the_container_user(berthd, tmp_path):
     finally:
         for cid in ids:
             berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
+
+
+def _raw_attach(sock_path, cid, query):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    s.sendall(("POST /v1.41/containers/%s/attach?%s HTTP/1.1\r\nHost: x\r\n"
+               "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+               % (cid, query)).encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        assert chunk, got
+        got += chunk
+    assert got.startswith(b"HTTP/1.1 101"), got
+    return s
+
+
+def test_attach_whose_client_hangs_up_ends(berthd):
+    """An attach whose client closes its socket must not keep its thread
+    until the container exits (stdout only, and with stdin)."""
+    st, out = berthd.json("POST", "/v1.41/containers/create",
+                          {"Image": "busybox", "Cmd": ["sleep", "300"], "OpenStdin": True})
+    assert st == 201, out
+    cid = out["Id"]
+    try:
+        st, _, body = berthd.request("POST", "/v1.41/containers/%s/start" % cid)
+        assert st == 204, body
+        pid = berthd.proc.pid
+        time.sleep(0.3)
+        base = _threads(pid)
+        for query in ("stream=1&stdout=1&stderr=1", "stream=1&stdin=1&stdout=1"):
+            socks = [_raw_attach(berthd.sock, cid, query) for _ in range(20)]
+            time.sleep(0.3)
+            assert _threads(pid) >= base + 20
+            for s in socks:
+                s.close()
+            assert wait_for(lambda: _threads(pid) <= base + 2, timeout=3), \
+                "%s: threads: %d, before the attaches: %d" % (query, _threads(pid), base)
+    finally:
+        berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
