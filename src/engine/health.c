@@ -132,15 +132,8 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
                        ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
                 if (p[0].fd < 0 && p[1].fd < 0)
                         break;
-                if (left <= 0) {
-                        (void)kill(x.pid, SIGKILL);
-                        snprintf(out, HEALTH_OUTPUT_MAX, "Health check exceeded timeout (%llds)",
-                                 (long long)(timeout_ms / 1000));
-                        out_len = strlen(out);
-                        berth_shim_exec_clear(&x);
-                        *ret_output = out;
-                        return -1;
-                }
+                if (left <= 0)
+                        goto timed_out;
                 if (poll(p, 2, (int)left) < 0 && errno != EINTR)
                         break;
                 for (int i = 0; i < 2; i++) {
@@ -167,11 +160,34 @@ static int probe(struct berth_container *c, json_object *h, char **ret_output)
                         }
                 }
         }
+        /* Its output is closed, but the check may still run: the wait for
+         * its exit counts against the timeout too. */
+        for (;;) {
+                struct pollfd q = {.fd = x.conn, .events = POLLIN};
+                int64_t left;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                left = timeout_ms -
+                       ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+                if (left <= 0)
+                        goto timed_out;
+                int pr = poll(&q, 1, (int)left);
+                if (pr == 0 || (pr < 0 && errno == EINTR))
+                        continue; /* the time left is checked again */
+                break;
+        }
         if (berth_shim_exec_wait(&x, &status, NULL) < 0)
                 status = -1;
         berth_shim_exec_clear(&x);
         *ret_output = out;
         return status;
+
+timed_out:
+        (void)kill(x.pid, SIGKILL);
+        snprintf(out, HEALTH_OUTPUT_MAX, "Health check exceeded timeout (%llds)",
+                 (long long)(timeout_ms / 1000));
+        berth_shim_exec_clear(&x);
+        *ret_output = out;
+        return -1;
 }
 
 struct health_job {

@@ -260,3 +260,26 @@ def test_attach_whose_client_hangs_up_ends(berthd):
                 "%s: threads: %d, before the attaches: %d" % (query, _threads(pid), base)
     finally:
         berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
+
+
+def test_healthcheck_timeout_applies_after_the_check_closes_its_output(berthd):
+    """A health check that closes its stdout/stderr and then hangs must still
+    be ended by its timeout (the wait for its exit had none)."""
+    hc = {"Test": ["CMD-SHELL", "exec >/dev/null 2>&1; sleep 60"],
+          "Interval": 1000000000, "Timeout": 1000000000, "Retries": 1}
+    st, out = berthd.json("POST", "/v1.41/containers/create",
+                          {"Image": "busybox", "Cmd": ["sleep", "300"], "Healthcheck": hc})
+    assert st == 201, out
+    cid = out["Id"]
+    try:
+        st, _, body = berthd.request("POST", "/v1.41/containers/%s/start" % cid)
+        assert st == 204, body
+
+        def unhealthy():
+            h = _inspect(berthd, cid)["State"].get("Health") or {}
+            return h.get("Status") == "unhealthy" and h
+        h = wait_for(unhealthy, timeout=10)
+        assert h, _inspect(berthd, cid)["State"]
+        assert "exceeded timeout" in h["Log"][-1]["Output"], h
+    finally:
+        berthd.request("DELETE", "/v1.41/containers/%s?force=1" % cid)
