@@ -80,7 +80,6 @@ enum berth_sync_type {
         BERTH_SYNC_READY,      /* child -> parent: waiting for start */
         BERTH_SYNC_START,      /* parent -> child (run, exec): go on to exec */
         BERTH_SYNC_ERROR,      /* child -> parent: payload: message; status: errno */
-        BERTH_SYNC_SECCOMP_FD, /* child -> parent: a seccomp listener fd */
 };
 
 int berth_sync_send(int fd, enum berth_sync_type type, int status, const char *payload,
